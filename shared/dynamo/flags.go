@@ -102,11 +102,9 @@ func encodeValue(v any) (types.AttributeValue, error) {
 		return &types.AttributeValueMemberN{Value: x.String()}, nil
 	case int, int64, float64:
 		return &types.AttributeValueMemberN{Value: fmt.Sprint(x)}, nil
-	case nil:
-		return &types.AttributeValueMemberNULL{Value: true}, nil
 	}
 	return nil, supervisor.Errorf(supervisor.EInvalid,
-		"a flag's value is a string, number, boolean or null, not %T", v)
+		"a flag's value is a string, number or boolean, not %T", v)
 }
 
 func decodeFlag(item map[string]types.AttributeValue) (supervisor.Flag, error) {
@@ -123,8 +121,6 @@ func decodeFlag(item map[string]types.AttributeValue) (supervisor.Flag, error) {
 		f.Value = json.Number(v.Value)
 	case *types.AttributeValueMemberBOOL:
 		f.Value = v.Value
-	case *types.AttributeValueMemberNULL, nil:
-		f.Value = nil
 	default:
 		return f, fmt.Errorf("flag %s: value of type %T", f.Name, v)
 	}

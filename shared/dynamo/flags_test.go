@@ -15,7 +15,7 @@ func TestFlagsPageAndValues(t *testing.T) {
 	db := dynamotest.New(t)
 	s := dynamo.NewFlagStore(db.Client, dynamotest.Tables.Supervisor)
 	ctx := t.Context()
-	values := []any{"info", json.Number("750"), true, false, nil}
+	values := []any{"info", json.Number("750"), true, false, "off"}
 	var want []supervisor.Flag
 	for i, v := range values {
 		f := supervisor.Flag{Name: fmt.Sprintf("flag_%d", i), Value: v,
@@ -44,8 +44,11 @@ func TestFlagsPageAndValues(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("flags mismatch (-want +got):\n%s", diff)
 	}
-	if err := s.SetFlag(ctx, supervisor.Flag{Name: "x", Value: []int{1}}); supervisor.ErrorCode(err) != supervisor.EInvalid {
-		t.Errorf("list value: err = %v, want EInvalid", err)
+	for _, v := range []any{[]int{1}, nil} {
+		err := s.SetFlag(ctx, supervisor.Flag{Name: "x", Value: v})
+		if supervisor.ErrorCode(err) != supervisor.EInvalid {
+			t.Errorf("value %v: err = %v, want EInvalid", v, err)
+		}
 	}
 }
 

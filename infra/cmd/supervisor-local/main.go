@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/tickiti/supervisor-api/infra/awsconf"
 	"github.com/tickiti/supervisor-api/infra/ddblocal"
 	"github.com/tickiti/supervisor-api/infra/localgw"
 	"github.com/tickiti/supervisor-api/infra/rie"
@@ -128,7 +129,7 @@ func prepareTables(ctx context.Context, endpoint, state string,
 			os.Setenv(k, v)
 		}
 	}
-	client, err := dynamo.NewClient(ctx, endpoint)
+	client, err := awsconf.DynamoDB(ctx, endpoint)
 	if err != nil {
 		return nil, "", err
 	}
