@@ -164,10 +164,13 @@ func (g *Gateway) authorize(ctx context.Context, token, methodArn string,
 	res, err := g.inv.Invoke(ctx, g.t.Authorizer.FunctionLogicalID, event)
 	switch {
 	case err != nil || res.TimedOut:
+		g.log.Warn("authorizer failed", "error", err, "timed_out", res.TimedOut)
 		return authOutput{}, &gatewayError{Type: AuthorizerFailure}
 	case res.FunctionError && errorMessage(res.Payload) == "Unauthorized":
 		return authOutput{}, &gatewayError{Type: Unauthorized, Message: "Unauthorized"}
 	case res.FunctionError || res.Crashed:
+		g.log.Warn("authorizer failed", "error", errorMessage(res.Payload),
+			"crashed", res.Crashed)
 		return authOutput{}, &gatewayError{Type: AuthorizerConfigurationError}
 	}
 	out, err := parseAuthOutput(res.Payload)

@@ -222,6 +222,14 @@ func TestDiagnosticsPolicy(t *testing.T) {
 		Condition: map[string]map[string][]string{
 			"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": {"flag"}},
 		},
+	}, {
+		Sid:       "ReadCursorKey",
+		Effect:    "Allow",
+		Actions:   []string{"dynamodb:GetItem"},
+		Resources: []string{"SupervisorTable"},
+		Condition: map[string]map[string][]string{
+			"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": {"config"}},
+		},
 	}}
 	if diff := cmp.Diff(want, f.Statements); diff != "" {
 		t.Errorf("statements mismatch (-want +got):\n%s", diff)

@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,6 +62,13 @@ func main() {
 	flag.Parse()
 	if p := os.Getenv("PORT"); p != "" {
 		o.port = p
+	}
+	// The emulators run in each function's directory: paths must be
+	// absolute.
+	for _, p := range []*string{&o.emulator, &o.artifacts, &o.state} {
+		if abs, err := filepath.Abs(*p); err == nil {
+			*p = abs
+		}
 	}
 
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -144,7 +152,26 @@ func prepareTables(ctx context.Context, endpoint, state string,
 	if err != nil {
 		return nil, "", fmt.Errorf("seed: %w", err)
 	}
-	return client, token, nil
+	token, err = demoToken(filepath.Join(filepath.Dir(state), "demo-token"), token)
+	return client, token, err
+}
+
+// demoToken keeps the demo token beside the state, readable only by its
+// owner, so that every run can print a working curl. A fresh token
+// replaces the file; none reads it back. Only the local stack does this:
+// real tokens are shown once and never stored.
+func demoToken(path, fresh string) (string, error) {
+	if fresh != "" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return "", err
+		}
+		return fresh, os.WriteFile(path, []byte(fresh+"\n"), 0o600)
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return strings.TrimSpace(string(b)), err
 }
 
 // ensureEmulator builds the emulator binary when it is missing.
@@ -242,10 +269,10 @@ func serve(ctx context.Context, addr string, gw http.Handler,
 func printReady(addr string, tmpl *sam.Template, token string) {
 	fmt.Printf("\nSupervisor API on http://%s (stage %s)\n", addr, tmpl.Stage)
 	if token == "" {
-		token = "<the token printed on the first run; " +
-			"delete the state file to reseed>"
+		token = "<token>"
+		fmt.Println("No demo token is saved: run make reset to reseed.")
 	} else {
-		fmt.Printf("Demo write token (shown once): %s\n", token)
+		fmt.Printf("Demo superuser's write token: %s\n", token)
 	}
 	fmt.Printf("\ncurl -sS -X POST http://%s/api/v1/supervisor/diagnostics \\\n"+
 		"  -H 'Authorization: Bearer %s' \\\n"+
