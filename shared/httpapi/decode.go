@@ -41,7 +41,7 @@ func Decode(body []byte, dst any) error {
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) {
 		return supervisor.Invalid(supervisor.FieldError{
-			Field:  pointer(strings.ReplaceAll(typeErr.Field, ".", "/")),
+			Field:  fieldPointer(typeErr.Field, fields),
 			Reason: "must be " + jsonKind(typeErr.Type),
 		})
 	}
@@ -68,6 +68,24 @@ func jsonNames(t reflect.Type) []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// fieldPointer turns encoding/json's dotted path into a JSON Pointer. The
+// path names embedded structs by their Go names, which the body does not
+// have, so it starts at the first segment that is a key of the body.
+func fieldPointer(path string, body map[string]json.RawMessage) string {
+	segs := strings.Split(path, ".")
+	for i, s := range segs {
+		if _, ok := body[s]; ok {
+			segs = segs[i:]
+			break
+		}
+	}
+	out := ""
+	for _, s := range segs {
+		out += pointer(s)
+	}
+	return out
 }
 
 // pointer escapes a field name as one JSON Pointer token.
