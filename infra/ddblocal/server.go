@@ -18,9 +18,10 @@ import (
 // Server is a running minidyn HTTP server. Its state lives in memory and
 // ends with Close; use Save and Load to keep it.
 type Server struct {
-	srv  *http.Server
-	url  string
-	done chan error
+	srv     *http.Server
+	minidyn *server.Server
+	url     string
+	done    chan error
 
 	once     sync.Once
 	closeErr error
@@ -37,13 +38,15 @@ func Start(ctx context.Context, addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ddblocal: listen: %w", err)
 	}
+	md := server.NewServer()
 	s := &Server{
 		srv: &http.Server{
-			Handler:           server.NewServer(),
+			Handler:           md,
 			ReadHeaderTimeout: 10 * time.Second,
 		},
-		url:  "http://" + l.Addr().String(),
-		done: make(chan error, 1),
+		minidyn: md,
+		url:     "http://" + l.Addr().String(),
+		done:    make(chan error, 1),
 	}
 	go func() { s.done <- s.srv.Serve(l) }()
 	return s, nil
@@ -52,6 +55,10 @@ func Start(ctx context.Context, addr string) (*Server, error) {
 // URL returns the endpoint for a DynamoDB client, such as
 // "http://127.0.0.1:8000".
 func (s *Server) URL() string { return s.url }
+
+// Minidyn returns the minidyn server behind s, for tests that inject
+// failures with its EmulateFailure methods.
+func (s *Server) Minidyn() *server.Server { return s.minidyn }
 
 // Close stops the server at once, dropping open connections and every
 // table in it. Later calls return the first call's result.
