@@ -255,6 +255,9 @@ func (s *Stack) URL() string { return s.url }
 // Template returns the template the stack runs. It must not be changed.
 func (s *Stack) Template() *sam.Template { return s.tmpl }
 
+// DynamoDBURL returns the address of the stack's DynamoDB.
+func (s *Stack) DynamoDBURL() string { return s.db.URL() }
+
 // Minidyn returns the DynamoDB server, for tests that make it fail with
 // its EmulateFailure methods.
 func (s *Stack) Minidyn() *server.Server { return s.db.Minidyn() }

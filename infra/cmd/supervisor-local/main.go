@@ -22,6 +22,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tickiti/supervisor-api/infra/ctl"
 	"github.com/tickiti/supervisor-api/infra/localstack"
 	"github.com/tickiti/supervisor-api/infra/rie"
 )
@@ -92,6 +93,12 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	if err != nil {
 		return errors.Join(err, st.Close())
 	}
+	// supervisorctl --local finds the DynamoDB of the running stack here.
+	endpointFile := filepath.Join(filepath.Dir(o.state), ctl.EndpointFile)
+	if err := os.WriteFile(endpointFile, []byte(st.DynamoDBURL()+"\n"), 0o600); err != nil {
+		return errors.Join(err, st.Close())
+	}
+	defer os.Remove(endpointFile)
 	printReady(st.URL(), st.Template().Stage, token)
 
 	select {
@@ -149,4 +156,7 @@ func printReady(url, stage, token string) {
 	fmt.Printf("\ncurl -sS -X POST %s/api/v1/supervisor/diagnostics \\\n"+
 		"  -H 'Authorization: Bearer %s' \\\n"+
 		"  -H 'Content-Type: application/json' -d '{}'\n\n", url, token)
+	fmt.Print("Operators' tool against this stack:\n" +
+		"  go run ./infra/cmd/supervisorctl --local flag list\n\n" +
+		"Ctrl-C stops everything and saves the tables to .local/.\n\n")
 }
