@@ -1,0 +1,470 @@
+package dynamo
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/health"
+	"github.com/tickiti/supervisor-api/shared/ignore"
+	"github.com/tickiti/supervisor-api/shared/supervisor"
+)
+
+// healthPK is the one partition of the health configuration, so that
+// /health/manage and /health read it with one Query. Sort keys:
+//
+//	disk#<id>                   a disk threshold
+//	diskpath#<host>#<path>      the claim of a threshold on its host and
+//	                            path, which makes them unique
+//	pattern#<id>                an ignore pattern
+//
+// Ids sort by creation time, so a Query answers oldest first. The health
+// function's role may write this partition and audit partitions only.
+const healthPK = "health"
+
+const (
+	skDisk     = "disk#"
+	skDiskPath = "diskpath#"
+	skPattern  = "pattern#"
+)
+
+// The audited actions of the health configuration.
+const (
+	ActionDiskCreate     = "health.disk.create"
+	ActionDiskReplace    = "health.disk.replace"
+	ActionDiskDelete     = "health.disk.delete"
+	ActionPatternCreate  = "health.exception.create"
+	ActionPatternReplace = "health.exception.replace"
+	ActionPatternDelete  = "health.exception.delete"
+)
+
+// The outcomes the health store audits.
+const (
+	OutcomeOK       = "ok"
+	OutcomeNotFound = "not_found"
+	OutcomeConflict = "conflict"
+)
+
+// HealthStore keeps disk thresholds and ignore patterns in the supervisor
+// table. It implements health.Store. Each change and its audit entry are
+// one TransactWriteItems; a change refused as not found or as a conflict
+// is audited on its own afterwards.
+type HealthStore struct {
+	client Client
+	table  string
+	audit  *AuditStore
+}
+
+// NewHealthStore returns a store over table.
+func NewHealthStore(c Client, table string) *HealthStore {
+	return &HealthStore{client: c, table: table, audit: NewAuditStore(c, table)}
+}
+
+func healthKey(sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: str(healthPK), attrSK: str(sk)}
+}
+
+// pathClaim is the sort key that makes host and path unique. A host name
+// holds no "#", so the key is unambiguous.
+func pathClaim(t health.DiskThreshold) string {
+	return skDiskPath + t.HostName() + "#" + t.Path
+}
+
+// Settings reads every threshold and pattern with one (paged) Query.
+func (s *HealthStore) Settings(ctx context.Context) (health.Settings, error) {
+	in := &dynamodb.QueryInput{
+		TableName:              aws.String(s.table),
+		KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(healthPK),
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	var out health.Settings
+	for {
+		page, err := s.client.Query(ctx, in)
+		if err != nil {
+			return health.Settings{}, wrap("query health settings", err)
+		}
+		for _, item := range page.Items {
+			sk := sval(item, attrSK)
+			switch {
+			case strings.HasPrefix(sk, skDisk):
+				out.Thresholds = append(out.Thresholds, decodeThreshold(item))
+			case strings.HasPrefix(sk, skPattern):
+				out.Patterns = append(out.Patterns, decodePattern(item))
+			}
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// CreateThreshold stores t under a new id, claiming its host and path in
+// the same transaction.
+func (s *HealthStore) CreateThreshold(ctx context.Context, t health.DiskThreshold,
+	c health.Change) (health.DiskThreshold, error) {
+	t.ID = NewID(c.At)
+	target := "disk_threshold:" + t.ID
+	item := encodeThreshold(t, c)
+	stamp(item, "created", c)
+	failed, err := s.transact(ctx, "create disk threshold",
+		types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.table), Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+		types.TransactWriteItem{Put: s.claimPut(t)},
+		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+			c.RequestID, c.At, ActionDiskCreate, OutcomeOK, target))},
+	)
+	if failed == 1 {
+		return t, s.refuse(ctx, conflict(t), c, ActionDiskCreate, OutcomeConflict, target)
+	}
+	if err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+func conflict(t health.DiskThreshold) error {
+	where := t.Path
+	if h := t.HostName(); h != "" {
+		where += " on " + h
+	}
+	return supervisor.Errorf(supervisor.EConflict,
+		"another disk threshold is set for %s", where)
+}
+
+func (s *HealthStore) claimPut(t health.DiskThreshold) *types.Put {
+	return &types.Put{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			attrPK: str(healthPK), attrSK: str(pathClaim(t)),
+			"threshold_id": str(t.ID),
+		},
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}
+}
+
+// maxRaces is how often a replace or delete re-reads an item that changed
+// under it before giving up.
+const maxRaces = 3
+
+// ReplaceThreshold overwrites every field of t's threshold. It reads the
+// item for its current claim, then in one transaction writes the item on
+// condition that the claim is unchanged, and moves the claim when the
+// host or path changes: the new claim is written only where none exists.
+func (s *HealthStore) ReplaceThreshold(ctx context.Context, t health.DiskThreshold,
+	c health.Change) error {
+	target := "disk_threshold:" + t.ID
+	for range maxRaces {
+		old, err := s.get(ctx, skDisk+t.ID)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return s.refuse(ctx, supervisor.Errorf(supervisor.ENotFound, "no disk threshold %s",
+				t.ID),
+				c, ActionDiskReplace, OutcomeNotFound, target)
+		}
+		oldClaim, newClaim := sval(old, "claim"), pathClaim(t)
+		item := encodeThreshold(t, c)
+		item["created_at"], item["created_by"] = old["created_at"], old["created_by"]
+		ops := []types.TransactWriteItem{{Put: &types.Put{
+			TableName: aws.String(s.table), Item: item,
+			ConditionExpression:       aws.String("claim = :claim"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":claim": str(oldClaim)},
+		}}}
+		if oldClaim != newClaim {
+			ops = append(ops,
+				types.TransactWriteItem{Delete: s.claimDelete(oldClaim, t.ID)},
+				types.TransactWriteItem{Put: s.claimPut(t)})
+		}
+		ops = append(ops, types.TransactWriteItem{Put: auditPut(s.table, entryFor(
+			c.Principal, c.RequestID, c.At, ActionDiskReplace, OutcomeOK, target))})
+		failed, err := s.transact(ctx, "replace disk threshold", ops...)
+		switch {
+		case failed == 0:
+			continue // changed or deleted since read: read again
+		case failed == 2:
+			return s.refuse(ctx, conflict(t), c, ActionDiskReplace, OutcomeConflict, target)
+		}
+		return err
+	}
+	return supervisor.Unavailable("DynamoDB",
+		errors.New("replace disk threshold: the item kept changing"))
+}
+
+func (s *HealthStore) claimDelete(claim, id string) *types.Delete {
+	return &types.Delete{
+		TableName:                 aws.String(s.table),
+		Key:                       healthKey(claim),
+		ConditionExpression:       aws.String("threshold_id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id)},
+	}
+}
+
+// DeleteThreshold deletes a threshold and its claim in one transaction.
+func (s *HealthStore) DeleteThreshold(ctx context.Context, id string, c health.Change) error {
+	target := "disk_threshold:" + id
+	for range maxRaces {
+		old, err := s.get(ctx, skDisk+id)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			return s.refuse(ctx, supervisor.Errorf(supervisor.ENotFound, "no disk threshold %s",
+				id),
+				c, ActionDiskDelete, OutcomeNotFound, target)
+		}
+		claim := sval(old, "claim")
+		failed, err := s.transact(ctx, "delete disk threshold",
+			types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table), Key: healthKey(skDisk + id),
+				ConditionExpression:       aws.String("claim = :claim"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":claim": str(claim)},
+			}},
+			types.TransactWriteItem{Delete: s.claimDelete(claim, id)},
+			types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+				c.RequestID, c.At, ActionDiskDelete, OutcomeOK, target))},
+		)
+		if failed == 0 {
+			continue
+		}
+		return err
+	}
+	return supervisor.Unavailable("DynamoDB",
+		errors.New("delete disk threshold: the item kept changing"))
+}
+
+// CreatePattern stores p under a new id.
+func (s *HealthStore) CreatePattern(ctx context.Context, p ignore.Pattern,
+	c health.Change) (ignore.Pattern, error) {
+	p.ID = NewID(c.At)
+	item := encodePattern(p, c)
+	stamp(item, "created", c)
+	_, err := s.transact(ctx, "create ignore pattern",
+		types.TransactWriteItem{Put: &types.Put{
+			TableName: aws.String(s.table), Item: item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+			c.RequestID, c.At, ActionPatternCreate, OutcomeOK, "ignore_pattern:"+p.ID))},
+	)
+	return p, err
+}
+
+// ReplacePattern overwrites every field of p's pattern but its creation
+// stamp, on condition that it exists.
+func (s *HealthStore) ReplacePattern(ctx context.Context, p ignore.Pattern, c health.Change) error {
+	target := "ignore_pattern:" + p.ID
+	// A cleared field is set to NULL rather than removed: one SET keeps
+	// the expression simple, and decodePattern reads NULL as absent.
+	null := &types.AttributeValueMemberNULL{Value: true}
+	values := map[string]types.AttributeValue{
+		":p": str(p.Pattern), ":d": null, ":e": null,
+		":at": str(timeString(c.At)), ":by": str(c.Principal.UserID),
+	}
+	if p.Description != nil {
+		values[":d"] = str(*p.Description)
+	}
+	if p.ExpiresAt != nil {
+		values[":e"] = str(timeString(*p.ExpiresAt))
+	}
+	expr := "SET #p = :p, description = :d, expires_at = :e, updated_at = :at, updated_by = :by"
+	failed, err := s.transact(ctx, "replace ignore pattern",
+		types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: healthKey(skPattern + p.ID),
+			UpdateExpression:          aws.String(expr),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeNames:  map[string]string{"#p": "pattern"},
+			ExpressionAttributeValues: values,
+		}},
+		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+			c.RequestID, c.At, ActionPatternReplace, OutcomeOK, target))},
+	)
+	if failed == 0 {
+		return s.refuse(ctx, supervisor.Errorf(supervisor.ENotFound, "no ignore pattern %s", p.ID),
+			c, ActionPatternReplace, OutcomeNotFound, target)
+	}
+	return err
+}
+
+// DeletePattern deletes a pattern on condition that it exists.
+func (s *HealthStore) DeletePattern(ctx context.Context, id string, c health.Change) error {
+	target := "ignore_pattern:" + id
+	failed, err := s.transact(ctx, "delete ignore pattern",
+		types.TransactWriteItem{Delete: &types.Delete{
+			TableName: aws.String(s.table), Key: healthKey(skPattern + id),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}},
+		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+			c.RequestID, c.At, ActionPatternDelete, OutcomeOK, target))},
+	)
+	if failed == 0 {
+		return s.refuse(ctx, supervisor.Errorf(supervisor.ENotFound, "no ignore pattern %s", id),
+			c, ActionPatternDelete, OutcomeNotFound, target)
+	}
+	return err
+}
+
+// refuse audits a refused change and returns why it was refused, or the
+// audit's own error when the entry cannot be written.
+func (s *HealthStore) refuse(ctx context.Context, why error, c health.Change, action, outcome,
+	target string) error {
+	err := s.audit.Record(ctx, entryFor(c.Principal, c.RequestID, c.At, action, outcome, target))
+	if err != nil {
+		return err
+	}
+	return why
+}
+
+func (s *HealthStore) get(ctx context.Context, sk string) (map[string]types.AttributeValue, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: healthKey(sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, wrap("get "+sk, err)
+	}
+	return out.Item, nil
+}
+
+// transact runs one transaction. It returns the index of the first
+// operation whose condition failed, or -1 (with a nil error on success).
+// A transaction cancelled by a concurrent one, or by throttling, is
+// EUnavailable: the client may retry.
+func (s *HealthStore) transact(ctx context.Context, step string,
+	ops ...types.TransactWriteItem) (int, error) {
+	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: ops,
+	})
+	if err == nil {
+		return -1, nil
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return -1, wrap(step, err)
+	}
+	for i, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+			return i, fmt.Errorf("%s: condition %d failed: %w", step, i, err)
+		}
+	}
+	return -1, supervisor.Unavailable("DynamoDB", fmt.Errorf("%s: %w", step, err))
+}
+
+func encodeThreshold(t health.DiskThreshold, c health.Change) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK: str(healthPK), attrSK: str(skDisk + t.ID),
+		"id":               str(t.ID),
+		"path":             str(t.Path),
+		"warning_percent":  num(t.WarningPercent),
+		"critical_percent": num(t.CriticalPercent),
+		"claim":            str(pathClaim(t)),
+	}
+	if t.Host != nil {
+		item["host"] = str(*t.Host)
+	}
+	if t.Label != nil {
+		item["label"] = str(*t.Label)
+	}
+	stamp(item, "updated", c)
+	return item
+}
+
+func decodeThreshold(item map[string]types.AttributeValue) health.DiskThreshold {
+	return health.DiskThreshold{
+		ID:              sval(item, "id"),
+		Host:            optional(item, "host"),
+		Path:            sval(item, "path"),
+		WarningPercent:  nval(item, "warning_percent"),
+		CriticalPercent: nval(item, "critical_percent"),
+		Label:           optional(item, "label"),
+	}
+}
+
+func encodePattern(p ignore.Pattern, c health.Change) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK: str(healthPK), attrSK: str(skPattern + p.ID),
+		"id":      str(p.ID),
+		"pattern": str(p.Pattern),
+	}
+	if p.Description != nil {
+		item["description"] = str(*p.Description)
+	}
+	if p.ExpiresAt != nil {
+		item["expires_at"] = str(timeString(*p.ExpiresAt))
+	}
+	stamp(item, "updated", c)
+	return item
+}
+
+func decodePattern(item map[string]types.AttributeValue) ignore.Pattern {
+	p := ignore.Pattern{
+		ID:          sval(item, "id"),
+		Pattern:     sval(item, "pattern"),
+		Description: optional(item, "description"),
+	}
+	if e := optional(item, "expires_at"); e != nil {
+		t := parseTime(*e)
+		p.ExpiresAt = &t
+	}
+	return p
+}
+
+// stamp sets <what>_at and <what>_by from the change.
+func stamp(item map[string]types.AttributeValue, what string, c health.Change) {
+	item[what+"_at"] = str(timeString(c.At))
+	item[what+"_by"] = str(c.Principal.UserID)
+}
+
+func num(n int) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
+}
+
+func nval(item map[string]types.AttributeValue, name string) int {
+	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.Atoi(v.Value)
+		return n
+	}
+	return 0
+}
+
+func optional(item map[string]types.AttributeValue, name string) *string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return &v.Value
+	}
+	return nil
+}
+
+// crockford is the alphabet of NewID: Crockford's base 32, which sorts in
+// byte order.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewID returns a 26-character id that sorts by time (to the
+// millisecond) and is otherwise random, in the manner of a ULID: 48 bits
+// of Unix milliseconds then 80 random bits, in Crockford's base 32.
+func NewID(t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	rand.Read(b[6:])
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
