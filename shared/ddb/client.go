@@ -1,118 +1,30 @@
-// Package ddb is a small client of DynamoDB's JSON protocol: it signs a
-// request with SigV4, sends it and decodes the answer or the error. The
+// Package ddb is a small client of DynamoDB: the operations the stores
+// use, over package awsjson, with DynamoDB's own value and item types. The
 // functions' stores use it instead of the SDK's service client, whose
 // package initialisation alone costs a Lambda cold start 2 to 3 ms; this
-// client adds a fraction of a millisecond. Request and answer shapes are
-// the service's own (see the operation types in ops.go).
+// client adds a fraction of a millisecond.
 package ddb
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
-	"math/rand/v2"
-	"net"
-	"net/http"
-	"os"
-	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/tickiti/supervisor-api/shared/awsjson"
 )
 
-// Options configure a Client.
-type Options struct {
-	// Region is the AWS region, such as eu-west-1.
-	Region string
-	// Credentials sign every request.
-	Credentials aws.CredentialsProvider
-	// Endpoint overrides https://dynamodb.<region>.amazonaws.com, for an
-	// emulator or a VPC endpoint.
-	Endpoint string
-	// HTTPClient sends requests; nil means one with a 3 s timeout.
-	HTTPClient *http.Client
-	// MaxAttempts bounds tries of a retryable failure; 0 means 3.
-	MaxAttempts int
-}
+// Options configure a Client; see awsjson.Options. Retryable codes are
+// DynamoDB's own and need not be set.
+type Options = awsjson.Options
+
+// Error is an error DynamoDB answered.
+type Error = awsjson.Error
 
 // Client sends DynamoDB operations. It is safe for concurrent use.
 type Client struct {
-	o      Options
-	url    string
-	signer *v4.Signer
+	*awsjson.Client
 }
 
-// New returns a client. It makes no network call.
-func New(o Options) (*Client, error) {
-	if o.Region == "" || o.Credentials == nil {
-		return nil, errors.New("ddb: a region and credentials are required")
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 3 * time.Second}
-	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = 3
-	}
-	url := o.Endpoint
-	if url == "" {
-		url = "https://dynamodb." + o.Region + ".amazonaws.com"
-		if strings.HasPrefix(o.Region, "cn-") {
-			url += ".cn"
-		}
-	}
-	return &Client{o: o, url: url, signer: v4.NewSigner()}, nil
-}
-
-// NewFromEnv returns a client configured as Lambda configures a
-// function: AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
-// AWS_SESSION_TOKEN. A non-empty endpoint overrides the service address.
-func NewFromEnv(endpoint string) (*Client, error) {
-	creds := aws.Credentials{
-		AccessKeyID:     os.Getenv("AWS_ACCESS_KEY_ID"),
-		SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-		SessionToken:    os.Getenv("AWS_SESSION_TOKEN"),
-		Source:          "environment",
-	}
-	if creds.AccessKeyID == "" || creds.SecretAccessKey == "" {
-		return nil, errors.New("ddb: AWS credentials are not in the environment")
-	}
-	return New(Options{
-		Region:      os.Getenv("AWS_REGION"),
-		Credentials: staticCredentials(creds),
-		Endpoint:    endpoint,
-	})
-}
-
-type staticCredentials aws.Credentials
-
-func (c staticCredentials) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials(c), nil
-}
-
-// Error is an error the service answered.
-type Error struct {
-	Status  int
-	Code    string // such as ConditionalCheckFailedException
-	Message string
-	// Reasons holds a cancelled transaction's per-item codes, in the
-	// order of its items; "None" where an item was not at fault.
-	Reasons []string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("dynamodb: %s (%d): %s", e.Code, e.Status, e.Message)
-}
-
-// IsCode reports whether err is a service error with the given code.
-func IsCode(err error, code string) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == code
+var service = awsjson.Service{
+	Name: "dynamodb", TargetPrefix: "DynamoDB_20120810", JSONVersion: "1.0",
 }
 
 // retryable service codes: capacity, throttling and transient faults.
@@ -125,99 +37,32 @@ var retryable = map[string]bool{
 	"TransactionInProgressException":         true,
 }
 
+// New returns a client. It makes no network call.
+func New(o Options) (*Client, error) {
+	o.Retryable = retryable
+	c, err := awsjson.New(service, o)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c}, nil
+}
+
+// NewFromEnv returns a client configured as Lambda configures a function.
+// A non-empty endpoint overrides the service address.
+func NewFromEnv(endpoint string) (*Client, error) {
+	o, err := awsjson.EnvOptions(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return New(o)
+}
+
+// IsCode reports whether err is a service error with the given code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
 // Unavailable reports whether err means DynamoDB cannot answer now: a
 // network fault, a timeout, throttling or a server error.
-func Unavailable(err error) bool {
-	var e *Error
-	if errors.As(err, &e) {
-		return retryable[e.Code] || e.Status >= 500
-	}
-	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.ErrUnexpectedEOF)
-}
-
-// Do sends operation op (such as "GetItem") with the request in and
-// decodes the answer into out, which may be nil. Retryable failures are
-// tried again with jittered backoff, up to MaxAttempts in all.
-func (c *Client) Do(ctx context.Context, op string, in, out any) error {
-	body, err := json.Marshal(in)
-	if err != nil {
-		return fmt.Errorf("ddb: encode %s: %w", op, err)
-	}
-	for attempt := 1; ; attempt++ {
-		err = c.send(ctx, op, body, out)
-		if err == nil || attempt >= c.o.MaxAttempts || !Unavailable(err) ||
-			ctx.Err() != nil {
-			return err
-		}
-		backoff := time.Duration(rand.Int64N(int64(25*time.Millisecond) << attempt))
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(backoff):
-		}
-	}
-}
-
-func (c *Client) send(ctx context.Context, op string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("ddb: %s: %w", op, err)
-	}
-	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	req.Header.Set("X-Amz-Target", "DynamoDB_20120810."+op)
-	creds, err := c.o.Credentials.Retrieve(ctx)
-	if err != nil {
-		return fmt.Errorf("ddb: credentials: %w", err)
-	}
-	sum := sha256.Sum256(body)
-	err = c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]),
-		"dynamodb", c.o.Region, time.Now())
-	if err != nil {
-		return fmt.Errorf("ddb: sign %s: %w", op, err)
-	}
-	resp, err := c.o.HTTPClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("ddb: %s: %w", op, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("ddb: read %s: %w", op, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return decodeError(resp.StatusCode, data)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("ddb: decode %s: %w", op, err)
-	}
-	return nil
-}
-
-// decodeError reads the service's error document. Its __type is
-// "<namespace>#<Code>"; the message key is spelled two ways.
-func decodeError(status int, data []byte) error {
-	var doc struct {
-		Type     string `json:"__type"`
-		Message  string `json:"message"`
-		MessageU string `json:"Message"`
-		Reasons  []struct {
-			Code string `json:"Code"`
-		} `json:"CancellationReasons"`
-	}
-	e := &Error{Status: status, Code: "HTTP" + fmt.Sprint(status)}
-	if json.Unmarshal(data, &doc) == nil && doc.Type != "" {
-		e.Code = doc.Type[strings.LastIndex(doc.Type, "#")+1:]
-		e.Message = doc.Message + doc.MessageU
-		for _, r := range doc.Reasons {
-			e.Reasons = append(e.Reasons, r.Code)
-		}
-	} else {
-		e.Message = strings.TrimSpace(string(data))
-	}
-	return e
-}
+func Unavailable(err error) bool { return awsjson.Unavailable(err) }

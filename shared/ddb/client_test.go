@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/google/go-cmp/cmp"
-	"github.com/truora/minidyn/server"
 	"github.com/tickiti/supervisor-api/shared/ddb"
+	"github.com/truora/minidyn/server"
 )
 
 type creds struct{}
