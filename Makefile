@@ -8,9 +8,10 @@ LOCAL_DIR   := .aws-sam/local
 RIE         := bin/aws-lambda-rie
 
 # LogicalId of each function in template.yaml, and its main package.
-FUNCTIONS := AuthorizerFunction DiagnosticsFunction
+FUNCTIONS := AuthorizerFunction DiagnosticsFunction SuperTasksFunction
 pkg_AuthorizerFunction  := ./functions/authorizer
 pkg_DiagnosticsFunction := ./functions/diagnostics
+pkg_SuperTasksFunction  := ./functions/supertasks
 
 .PHONY: run test bench reset build-local rie clean \
 	$(addprefix build-,$(FUNCTIONS)) $(addprefix local-,$(FUNCTIONS))
