@@ -10,12 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/tickiti/supervisor-api/shared/apigw"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 )
 
 func main() {
 	log := apigw.NewLogger()
-	client, err := dynamo.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
+	client, err := ddb.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)
@@ -23,4 +24,3 @@ func main() {
 	ids := dynamo.NewIdentityStore(client, os.Getenv("IDENTITY_TABLE"), time.Now, log)
 	lambda.Start(apigw.Authorizer(&auth.Authorizer{Source: ids}, log))
 }
-

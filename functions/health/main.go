@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/tickiti/supervisor-api/shared/apigw"
 	"github.com/tickiti/supervisor-api/shared/cloudwatch"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 	"github.com/tickiti/supervisor-api/shared/health"
 	"github.com/tickiti/supervisor-api/shared/httpapi"
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	log := apigw.NewLogger()
-	client, err := dynamo.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
+	client, err := ddb.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)

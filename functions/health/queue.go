@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/tickiti/supervisor-api/shared/health"
+	"github.com/tickiti/supervisor-api/shared/sqlqueue"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -16,31 +18,60 @@ type queueChecks interface {
 	health.Pinger
 }
 
-// newQueueChecks returns the queue database's side of the health checks.
+var _ queueChecks = (*sqlqueue.Queue)(nil)
+
+// newQueueChecks returns the queue database's side of the health checks:
+// package sqlqueue over the application's Laravel tables, configured as
+// sqlqueue.ConfigFromEnv reads the environment, with dsn standing for
+// QUEUE_DSN. Besides dsn: QUEUE_DSN_SECRET (a Secrets Manager secret) or
+// QUEUE_DSN_PARAMETER (an SSM SecureString parameter) holding the DSN,
+// read on first use; QUEUE_JOBS_TABLE, QUEUE_FAILED_TABLE,
+// QUEUE_CONNECTIONS, APP_TIMEZONE and PROTECTED_QUEUES.
 //
-// TODO: package sqlqueue is not ready; when it is, open it here from dsn
-// (as the jobs function does) and return it: its store must implement
-// health.FailureSource and health.BacklogSource (see their docs for the
-// SQL) beside jobs.Backend's Ping. Until then every queue check is
-// critical, saying so.
+// It does no I/O. With no DSN source at all every queue check is
+// critical, saying the backend is not configured; a configuration that
+// cannot be used makes them critical, saying why.
 func newQueueChecks(dsn string) queueChecks {
-	return unconfiguredQueue{}
+	getenv := func(name string) string {
+		if name == "QUEUE_DSN" {
+			return dsn
+		}
+		return os.Getenv(name)
+	}
+	if dsn == "" && getenv("QUEUE_DSN_SECRET") == "" && getenv("QUEUE_DSN_PARAMETER") == "" {
+		return unconfiguredQueue{errUnconfigured}
+	}
+	cfg, err := sqlqueue.ConfigFromEnv(getenv)
+	if err != nil {
+		// The text names variables and time zones, never a secret.
+		return unconfiguredQueue{misconfigured(err.Error())}
+	}
+	q, err := sqlqueue.Open(cfg)
+	if err != nil {
+		// A parse error may quote the DSN, password and all.
+		return unconfiguredQueue{misconfigured("QUEUE_DSN cannot be parsed")}
+	}
+	return q
 }
 
-// unconfiguredQueue stands in for the queue database until sqlqueue
-// exists: every call fails with a public reason.
-type unconfiguredQueue struct{}
+// unconfiguredQueue stands in for a queue database that is not or
+// wrongly configured: every call fails with err, whose text is public.
+type unconfiguredQueue struct{ err error }
 
 var errUnconfigured = supervisor.Errorf(supervisor.EUnavailable,
 	"queue backend not configured")
 
-func (unconfiguredQueue) RecentFailures(context.Context, time.Time) ([]health.FailureGroup, error) {
-	return nil, errUnconfigured
+func misconfigured(why string) error {
+	return supervisor.Errorf(supervisor.EUnavailable, "queue backend misconfigured: %s", why)
 }
 
-func (unconfiguredQueue) Backlog(context.Context, time.Time,
+func (u unconfiguredQueue) RecentFailures(context.Context, time.Time) ([]health.FailureGroup, error) {
+	return nil, u.err
+}
+
+func (u unconfiguredQueue) Backlog(context.Context, time.Time,
 	time.Duration) ([]health.QueueBacklog, error) {
-	return nil, errUnconfigured
+	return nil, u.err
 }
 
-func (unconfiguredQueue) Ping(context.Context) error { return errUnconfigured }
+func (u unconfiguredQueue) Ping(context.Context) error { return u.err }

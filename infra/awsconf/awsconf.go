@@ -7,21 +7,31 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 )
 
-// DynamoDB returns a client from the standard configuration. A non-empty
-// endpoint overrides the service address, such as the local stack's.
-func DynamoDB(ctx context.Context, endpoint string) (*dynamodb.Client, error) {
+// DDBOptions returns the options of a DynamoDB client (package ddb) from
+// the standard configuration: its region and its credentials, which are
+// cached. A non-empty endpoint overrides the service address, such as the
+// local stack's. Either the region or the credentials may be missing, and
+// ddb.New then refuses the options; the caller may fill them in. It makes
+// no network call.
+func DDBOptions(ctx context.Context, endpoint string) (ddb.Options, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS config: %w", err)
+		return ddb.Options{}, fmt.Errorf("load AWS config: %w", err)
 	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	}), nil
+	return ddb.Options{Region: cfg.Region, Credentials: cfg.Credentials,
+		Endpoint: endpoint}, nil
+}
+
+// DDB returns a DynamoDB client from the standard configuration; see
+// DDBOptions. It fails when no region or no credentials are configured.
+func DDB(ctx context.Context, endpoint string) (*ddb.Client, error) {
+	o, err := DDBOptions(ctx, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return ddb.New(o)
 }

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/tickiti/supervisor-api/infra/awsconf"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 )
 
@@ -53,9 +53,9 @@ type Env struct {
 	Getenv func(key string) string
 	// Now is the clock for creation, expiry and change times.
 	Now func() time.Time
-	// Connect returns a DynamoDB client for endpoint ("" means AWS's own);
-	// local is set for the local stack.
-	Connect func(ctx context.Context, endpoint string, local bool) (*dynamodb.Client, error)
+	// Connect returns the options of a DynamoDB client for endpoint (""
+	// means AWS's own); local is set for the local stack.
+	Connect func(ctx context.Context, endpoint string, local bool) (ddb.Options, error)
 	// LocalDir is the local stack's directory, holding EndpointFile.
 	LocalDir string
 }
@@ -76,23 +76,21 @@ func (e Env) withDefaults() Env {
 	return e
 }
 
-// Connect returns a DynamoDB client from the standard AWS configuration
-// (environment, shared files, SSO, roles), aimed at endpoint when it is
-// not empty. For the local stack, which checks neither, it signs with
-// fixed credentials and defaults the region to us-east-1. It makes no
-// network call.
-func Connect(ctx context.Context, endpoint string, local bool) (*dynamodb.Client, error) {
-	c, err := awsconf.DynamoDB(ctx, endpoint)
+// Connect returns the options of a DynamoDB client from the standard AWS
+// configuration (environment, shared files, SSO, roles), aimed at
+// endpoint when it is not empty. For the local stack, which checks
+// neither, it signs with fixed credentials and defaults the region to
+// us-east-1. It makes no network call.
+func Connect(ctx context.Context, endpoint string, local bool) (ddb.Options, error) {
+	o, err := awsconf.DDBOptions(ctx, endpoint)
 	if err != nil || !local {
-		return c, err
+		return o, err
 	}
-	return dynamodb.New(c.Options(), func(o *dynamodb.Options) {
-		if o.Region == "" {
-			o.Region = "us-east-1"
-		}
-		o.Credentials = credentials.NewStaticCredentialsProvider(
-			"local", "local", "")
-	}), nil
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	o.Credentials = credentials.NewStaticCredentialsProvider("local", "local", "")
+	return o, nil
 }
 
 // Run runs the tool with args (without the program name), writing
@@ -204,7 +202,8 @@ type session struct {
 	timeout       time.Duration
 
 	target target
-	client *dynamodb.Client
+	client *ddb.Client
+	region string // the client's
 }
 
 // globalFlags returns the flag set of the flags given before a command.
@@ -228,7 +227,7 @@ func (s *session) globalFlags() *flag.FlagSet {
 }
 
 // connect resolves the target and builds the client, once.
-func (s *session) connect(ctx context.Context) (*dynamodb.Client, error) {
+func (s *session) connect(ctx context.Context) (*ddb.Client, error) {
 	if s.client != nil {
 		return s.client, nil
 	}
@@ -237,22 +236,25 @@ func (s *session) connect(ctx context.Context) (*dynamodb.Client, error) {
 		return nil, err
 	}
 	s.target = t
-	c, err := s.env.Connect(ctx, t.endpoint, t.local)
+	o, err := s.env.Connect(ctx, t.endpoint, t.local)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkConfig(ctx, c); err != nil {
+	if err := checkConfig(ctx, o); err != nil {
 		return nil, err
 	}
-	s.client = c
+	c, err := ddb.New(o)
+	if err != nil {
+		return nil, err
+	}
+	s.client, s.region = c, o.Region
 	return c, nil
 }
 
-// checkConfig makes sure the client has a region and credentials, so that
-// a missing one is reported as such rather than inside a failed call. The
-// credentials are cached for the calls that follow.
-func checkConfig(ctx context.Context, c *dynamodb.Client) error {
-	o := c.Options()
+// checkConfig makes sure the options have a region and credentials, so
+// that a missing one is reported as such rather than inside a failed
+// call. The credentials are cached for the calls that follow.
+func checkConfig(ctx context.Context, o ddb.Options) error {
 	if o.Region == "" {
 		return errors.New("no AWS region is configured: set AWS_REGION " +
 			"or a profile's region, or give --local")

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickiti/supervisor-api/infra/ctl"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 	"github.com/tickiti/supervisor-api/shared/dynamo/dynamotest"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
@@ -92,12 +92,12 @@ func (h *harness) issue(args ...string) (string, result) {
 
 // identity returns a store over the test tables on the test clock.
 func (h *harness) identity() *dynamo.IdentityStore {
-	return dynamo.NewIdentityStore(h.db.Client, dynamotest.Tables.Identity,
+	return dynamo.NewIdentityStore(h.db.DDB, dynamotest.Tables.Identity,
 		func() time.Time { return t0 }, slog.New(slog.DiscardHandler))
 }
 
-func connect(_ context.Context, endpoint string, _ bool) (*dynamodb.Client, error) {
-	return dynamotest.Client(endpoint), nil
+func connect(_ context.Context, endpoint string, _ bool) (ddb.Options, error) {
+	return dynamotest.DDBOptions(endpoint), nil
 }
 
 func TestHelp(t *testing.T) {
@@ -366,7 +366,7 @@ func TestFlags(t *testing.T) {
 	h.ok("flag", "set", "--type", "number", "offset", "--", "-5")
 	h.ok("flag", "set", "mail_debug", "true", "--type", "bool", "--by", "bob")
 
-	fs := dynamo.NewFlagStore(h.db.Client, dynamotest.Tables.Supervisor)
+	fs := dynamo.NewFlagStore(h.db.DDB, dynamotest.Tables.Supervisor)
 	got, _, err := fs.ListFlags(t.Context(), 10, "")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -14,10 +14,7 @@ import (
 // what went wrong and, where it is plain, what to do.
 func (s *session) describe(err error) string {
 	where := s.where()
-	var (
-		noTable *types.ResourceNotFoundException
-		coded   *supervisor.Error
-	)
+	var coded *supervisor.Error
 	switch {
 	case unreachable(err):
 		msg := fmt.Sprintf("cannot reach %s: %v", where, netCause(err))
@@ -28,7 +25,7 @@ func (s *session) describe(err error) string {
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("%s did not answer within %s (--timeout): %v",
 			where, s.timeout, err)
-	case errors.As(err, &noTable):
+	case ddb.IsCode(err, "ResourceNotFoundException"):
 		return fmt.Sprintf("a table is missing in %s (identity %s, "+
 			"supervisor %s): check --stack, or run supervisorctl "+
 			"create-tables: %v", where, s.target.tables.Identity,
@@ -68,8 +65,8 @@ func (s *session) where() string {
 	switch {
 	case s.target.endpoint != "":
 		return "DynamoDB at " + s.target.endpoint
-	case s.client != nil && s.client.Options().Region != "":
-		return "DynamoDB in " + s.client.Options().Region
+	case s.region != "":
+		return "DynamoDB in " + s.region
 	}
 	return "DynamoDB in AWS"
 }

@@ -7,11 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 )
 
@@ -88,7 +86,7 @@ func TestAuthorization(t *testing.T) {
 				// Issued 91 days ago with the 90-day default lifetime: the
 				// authorizer runs on the real clock.
 				past := func() time.Time { return time.Now().Add(-91 * 24 * time.Hour) }
-				ids := dynamo.NewIdentityStore(e.stack.DynamoDB,
+				ids := dynamo.NewIdentityStore(e.stack.DDB,
 					e.stack.Tables.Identity, past, slog.New(slog.DiscardHandler))
 				_, token, err := ids.IssueToken(t.Context(), superuser, "old",
 					[]string{"supervisor:write"}, 0)
@@ -197,11 +195,9 @@ func TestAuthorization(t *testing.T) {
 // cleanup might.
 func (e *env) deleteUser(t *testing.T, id string) {
 	t.Helper()
-	_, err := e.stack.DynamoDB.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{
-		TableName: aws.String(e.stack.Tables.Identity),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "user#" + id},
-		},
+	err := e.stack.DDB.DeleteItem(t.Context(), &ddb.DeleteItemInput{
+		TableName: e.stack.Tables.Identity,
+		Key:       ddb.Item{"pk": ddb.S("user#" + id)},
 	})
 	if err != nil {
 		t.Fatalf("delete user: %v", err)

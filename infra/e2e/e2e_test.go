@@ -108,7 +108,7 @@ func start(t testing.TB, edits ...templateEdit) *env {
 		cfg.Output = os.Stderr
 	}
 	st := localstacktest.Start(t, cfg)
-	ids := dynamo.NewIdentityStore(st.DynamoDB, st.Tables.Identity, time.Now,
+	ids := dynamo.NewIdentityStore(st.DDB, st.Tables.Identity, time.Now,
 		slog.New(slog.DiscardHandler))
 	return &env{stack: st, clock: c, ids: ids}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/tickiti/supervisor-api/infra/localgw"
 	"github.com/tickiti/supervisor-api/infra/rie"
 	"github.com/tickiti/supervisor-api/infra/sam"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 	"github.com/truora/minidyn/server"
 )
@@ -74,7 +75,11 @@ type Config struct {
 
 // Stack is a running local API. Close it to stop every child process.
 type Stack struct {
-	// DynamoDB is a client of the stack's DynamoDB.
+	// DDB is a client of the stack's DynamoDB, for the stores.
+	DDB *ddb.Client
+
+	// DynamoDB is the SDK's client of the stack's DynamoDB, which saves
+	// and loads the tables' items.
 	DynamoDB *dynamodb.Client
 
 	// Tables names the stack's tables; always the package's Tables.
@@ -118,6 +123,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.DynamoDB = newClient(s.db.URL())
+	if s.DDB, err = newDDB(s.db.URL()); err != nil {
+		return nil, err
+	}
 	if s.Token, err = s.prepareTables(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -141,10 +149,21 @@ func newClient(endpoint string) *dynamodb.Client {
 	})
 }
 
+// newDDB returns a ddb client of the local DynamoDB, signed as newClient
+// signs.
+func newDDB(endpoint string) (*ddb.Client, error) {
+	return ddb.New(ddb.Options{
+		Region:   "us-east-1",
+		Endpoint: endpoint,
+		Credentials: credentials.NewStaticCredentialsProvider(
+			"local", "local", ""),
+	})
+}
+
 // prepareTables creates the tables, loads the saved state and seeds the
 // demo data when asked. It returns the demo token when it seeded one.
 func (s *Stack) prepareTables(ctx context.Context, cfg Config) (string, error) {
-	err := dynamo.CreateTables(ctx, s.DynamoDB, s.Tables, false)
+	err := dynamo.CreateTables(ctx, s.DDB, s.Tables, false)
 	if err != nil {
 		return "", fmt.Errorf("localstack: create tables: %w", err)
 	}
@@ -157,7 +176,7 @@ func (s *Stack) prepareTables(ctx context.Context, cfg Config) (string, error) {
 	if !cfg.Seed {
 		return "", nil
 	}
-	token, err := dynamo.SeedDemo(ctx, s.DynamoDB, s.Tables, time.Now())
+	token, err := dynamo.SeedDemo(ctx, s.DDB, s.Tables, time.Now())
 	if err != nil {
 		return "", fmt.Errorf("localstack: seed: %w", err)
 	}

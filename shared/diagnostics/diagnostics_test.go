@@ -30,7 +30,7 @@ func newServer(t *testing.T) *server {
 	t.Helper()
 	db := dynamotest.New(t)
 	table := dynamotest.Tables.Supervisor
-	flags := dynamo.NewFlagStore(db.Client, table)
+	flags := dynamo.NewFlagStore(db.DDB, table)
 	for _, name := range []string{"b", "a", "c"} {
 		err := flags.SetFlag(t.Context(), supervisor.Flag{Name: name, Value: true,
 			Description: "flag " + name, UpdatedAt: time.Now(), UpdatedBy: "ops"})
@@ -39,7 +39,7 @@ func newServer(t *testing.T) *server {
 		}
 	}
 	e := &diagnostics.Endpoint{Flags: flags,
-		Cursors: cursor.New(dynamo.CursorKey(db.Client, table))}
+		Cursors: cursor.New(dynamo.CursorKey(db.DDB, table))}
 	checker, err := openapi.NewChecker()
 	if err != nil {
 		t.Fatal(err)

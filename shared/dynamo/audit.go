@@ -5,9 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -37,24 +35,19 @@ const auditTimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 // entry in the same transaction (see auditPut); changes elsewhere, such as
 // SQL, call Begin before and Complete after.
 type AuditStore struct {
-	client Client
+	client *ddb.Client
 	table  string
 }
 
 // NewAuditStore returns a store over table.
-func NewAuditStore(c Client, table string) *AuditStore {
+func NewAuditStore(c *ddb.Client, table string) *AuditStore {
 	return &AuditStore{client: c, table: table}
 }
 
 // Begin writes e with outcome "pending" and returns its id, for Complete.
 func (s *AuditStore) Begin(ctx context.Context, e Entry) (string, error) {
 	e.Outcome = OutcomePending
-	put := auditPut(s.table, e)
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item,
-		ConditionExpression: put.ConditionExpression,
-	})
-	if err != nil {
+	if err := s.client.PutItem(ctx, auditPut(s.table, e)); err != nil {
 		return "", wrap("begin audit entry", err)
 	}
 	return auditSK(e), nil
@@ -67,16 +60,14 @@ func (s *AuditStore) Complete(ctx context.Context, id, outcome string) error {
 	if !ok {
 		return supervisor.Errorf(supervisor.ENotFound, "no audit entry %s", id)
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key: map[string]types.AttributeValue{
-			attrPK: str(auditPKPrefix + day), attrSK: str(id),
-		},
-		UpdateExpression:    aws.String("SET outcome = :o"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":o": str(outcome),
-		},
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:           s.table,
+		Key:                 ddb.Item{attrPK: ddb.S(auditPKPrefix + day), attrSK: ddb.S(id)},
+		UpdateExpression:    "SET outcome = :o",
+		ConditionExpression: "attribute_exists(pk)",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":o": ddb.S(outcome),
+		}},
 	})
 	if isConditionFailed(err) {
 		return supervisor.Errorf(supervisor.ENotFound, "no audit entry %s", id)
@@ -89,12 +80,7 @@ func (s *AuditStore) Complete(ctx context.Context, id, outcome string) error {
 
 // Record writes a finished entry in one step.
 func (s *AuditStore) Record(ctx context.Context, e Entry) error {
-	put := auditPut(s.table, e)
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item,
-		ConditionExpression: put.ConditionExpression,
-	})
-	if err != nil {
+	if err := s.client.PutItem(ctx, auditPut(s.table, e)); err != nil {
 		return wrap("record audit entry", err)
 	}
 	return nil
@@ -108,38 +94,40 @@ func auditSK(e Entry) string {
 
 // auditPut is the write of entry e, for a transaction. It never replaces
 // an entry.
-func auditPut(table string, e Entry) *types.Put {
-	targets := make([]types.AttributeValue, len(e.Targets))
-	for i, t := range e.Targets {
-		targets[i] = str(t)
+func auditPut(table string, e Entry) *ddb.PutItemInput {
+	item := ddb.Item{
+		attrPK:       ddb.S(auditPKPrefix + e.Time.UTC().Format(time.DateOnly)),
+		attrSK:       ddb.S(auditSK(e)),
+		"owner":      ddb.S(e.Owner),
+		"token_id":   ddb.S(e.TokenID),
+		"action":     ddb.S(e.Action),
+		"outcome":    ddb.S(e.Outcome),
+		"request_id": ddb.S(e.RequestID),
+		"time":       ddb.S(timeString(e.Time)),
 	}
-	return &types.Put{
-		TableName: aws.String(table),
-		Item: map[string]types.AttributeValue{
-			attrPK:       str(auditPKPrefix + e.Time.UTC().Format(time.DateOnly)),
-			attrSK:       str(auditSK(e)),
-			"owner":      str(e.Owner),
-			"token_id":   str(e.TokenID),
-			"action":     str(e.Action),
-			"targets":    &types.AttributeValueMemberL{Value: targets},
-			"outcome":    str(e.Outcome),
-			"request_id": str(e.RequestID),
-			"time":       str(timeString(e.Time)),
-		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	// ddb encodes an empty list as no value at all, which DynamoDB
+	// refuses; an entry without targets reads back the same without one.
+	if len(e.Targets) > 0 {
+		targets := make([]ddb.Value, len(e.Targets))
+		for i, t := range e.Targets {
+			targets[i] = ddb.S(t)
+		}
+		item["targets"] = ddb.L(targets)
 	}
+	return &ddb.PutItemInput{TableName: table, Item: item,
+		ConditionExpression: "attribute_not_exists(pk)"}
 }
 
 // AuditEntries returns the entries of day (UTC), oldest first; for the
 // operators' tool and tests.
 func (s *AuditStore) AuditEntries(ctx context.Context, day time.Time) ([]Entry, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(auditPKPrefix + day.UTC().Format(time.DateOnly)),
-		},
-		ConsistentRead: aws.Bool(true),
+	in := &ddb.QueryInput{
+		TableName:              s.table,
+		KeyConditionExpression: "pk = :pk",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk": ddb.S(auditPKPrefix + day.UTC().Format(time.DateOnly)),
+		}},
+		ConsistentRead: true,
 	}
 	var out []Entry
 	for {
@@ -157,20 +145,18 @@ func (s *AuditStore) AuditEntries(ctx context.Context, day time.Time) ([]Entry, 
 	}
 }
 
-func decodeEntry(item map[string]types.AttributeValue) Entry {
+func decodeEntry(item ddb.Item) Entry {
 	e := Entry{
-		Owner:     sval(item, "owner"),
-		TokenID:   sval(item, "token_id"),
-		Action:    sval(item, "action"),
-		Outcome:   sval(item, "outcome"),
-		RequestID: sval(item, "request_id"),
-		Time:      parseTime(sval(item, "time")),
+		Owner:     item.Str("owner"),
+		TokenID:   item.Str("token_id"),
+		Action:    item.Str("action"),
+		Outcome:   item.Str("outcome"),
+		RequestID: item.Str("request_id"),
+		Time:      parseTime(item.Str("time")),
 	}
-	if l, ok := item["targets"].(*types.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			if s, ok := v.(*types.AttributeValueMemberS); ok {
-				e.Targets = append(e.Targets, s.Value)
-			}
+	for _, v := range item["targets"].L {
+		if v.S != nil {
+			e.Targets = append(e.Targets, *v.S)
 		}
 	}
 	return e

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -18,29 +16,29 @@ const flagPK = "flag"
 // FlagStore keeps the diagnostic option flags in the supervisor table:
 // pk "flag", sk the flag's name.
 type FlagStore struct {
-	client Client
+	client *ddb.Client
 	table  string
 }
 
 // NewFlagStore returns a store over table.
-func NewFlagStore(c Client, table string) *FlagStore {
+func NewFlagStore(c *ddb.Client, table string) *FlagStore {
 	return &FlagStore{client: c, table: table}
 }
 
 // ListFlags returns up to limit flags whose names sort after after, by
 // name, and whether more follow.
 func (s *FlagStore) ListFlags(ctx context.Context, limit int, after string) ([]supervisor.Flag, bool, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk AND sk > :after"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":    str(flagPK),
-			":after": str(after),
-		},
-		Limit: aws.Int32(int32(limit + 1)),
+	in := &ddb.QueryInput{
+		TableName:              s.table,
+		KeyConditionExpression: "pk = :pk AND sk > :after",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk":    ddb.S(flagPK),
+			":after": ddb.S(after),
+		}},
+		Limit: int32(limit + 1),
 	}
 	if after == "" {
-		in.KeyConditionExpression = aws.String("pk = :pk")
+		in.KeyConditionExpression = "pk = :pk"
 		delete(in.ExpressionAttributeValues, ":after")
 	}
 	var flags []supervisor.Flag
@@ -60,7 +58,7 @@ func (s *FlagStore) ListFlags(ctx context.Context, limit int, after string) ([]s
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-		in.Limit = aws.Int32(int32(limit + 1 - len(flags)))
+		in.Limit = int32(limit + 1 - len(flags))
 	}
 	if len(flags) > limit {
 		return flags[:limit], true, nil
@@ -75,15 +73,15 @@ func (s *FlagStore) SetFlag(ctx context.Context, f supervisor.Flag) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table),
-		Item: map[string]types.AttributeValue{
-			attrPK:        str(flagPK),
-			attrSK:        str(f.Name),
+	err = s.client.PutItem(ctx, &ddb.PutItemInput{
+		TableName: s.table,
+		Item: ddb.Item{
+			attrPK:        ddb.S(flagPK),
+			attrSK:        ddb.S(f.Name),
 			"value":       v,
-			"description": str(f.Description),
-			"updated_at":  str(timeString(f.UpdatedAt)),
-			"updated_by":  str(f.UpdatedBy),
+			"description": ddb.S(f.Description),
+			"updated_at":  ddb.S(timeString(f.UpdatedAt)),
+			"updated_by":  ddb.S(f.UpdatedBy),
 		},
 	})
 	if err != nil {
@@ -92,37 +90,37 @@ func (s *FlagStore) SetFlag(ctx context.Context, f supervisor.Flag) error {
 	return nil
 }
 
-func encodeValue(v any) (types.AttributeValue, error) {
+func encodeValue(v any) (ddb.Value, error) {
 	switch x := v.(type) {
 	case string:
-		return str(x), nil
+		return ddb.S(x), nil
 	case bool:
-		return &types.AttributeValueMemberBOOL{Value: x}, nil
+		return ddb.Bool(x), nil
 	case json.Number:
-		return &types.AttributeValueMemberN{Value: x.String()}, nil
+		return ddb.N(x.String()), nil
 	case int, int64, float64:
-		return &types.AttributeValueMemberN{Value: fmt.Sprint(x)}, nil
+		return ddb.N(fmt.Sprint(x)), nil
 	}
-	return nil, supervisor.Errorf(supervisor.EInvalid,
+	return ddb.Value{}, supervisor.Errorf(supervisor.EInvalid,
 		"a flag's value is a string, number or boolean, not %T", v)
 }
 
-func decodeFlag(item map[string]types.AttributeValue) (supervisor.Flag, error) {
+func decodeFlag(item ddb.Item) (supervisor.Flag, error) {
 	f := supervisor.Flag{
-		Name:        sval(item, attrSK),
-		Description: sval(item, "description"),
-		UpdatedAt:   parseTime(sval(item, "updated_at")),
-		UpdatedBy:   sval(item, "updated_by"),
+		Name:        item.Str(attrSK),
+		Description: item.Str("description"),
+		UpdatedAt:   parseTime(item.Str("updated_at")),
+		UpdatedBy:   item.Str("updated_by"),
 	}
-	switch v := item["value"].(type) {
-	case *types.AttributeValueMemberS:
-		f.Value = v.Value
-	case *types.AttributeValueMemberN:
-		f.Value = json.Number(v.Value)
-	case *types.AttributeValueMemberBOOL:
-		f.Value = v.Value
+	switch v := item["value"]; {
+	case v.S != nil:
+		f.Value = *v.S
+	case v.N != nil:
+		f.Value = json.Number(*v.N)
+	case v.BOOL != nil:
+		f.Value = *v.BOOL
 	default:
-		return f, fmt.Errorf("flag %s: value of type %T", f.Name, v)
+		return f, fmt.Errorf("flag %s: value is not a string, number or boolean", f.Name)
 	}
 	return f, nil
 }

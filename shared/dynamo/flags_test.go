@@ -13,7 +13,7 @@ import (
 
 func TestFlagsPageAndValues(t *testing.T) {
 	db := dynamotest.New(t)
-	s := dynamo.NewFlagStore(db.Client, dynamotest.Tables.Supervisor)
+	s := dynamo.NewFlagStore(db.DDB, dynamotest.Tables.Supervisor)
 	ctx := t.Context()
 	values := []any{"info", json.Number("750"), true, false, "off"}
 	var want []supervisor.Flag
@@ -55,23 +55,23 @@ func TestFlagsPageAndValues(t *testing.T) {
 func TestCursorKeyAndSeed(t *testing.T) {
 	db := dynamotest.New(t)
 	ctx := t.Context()
-	key, err := dynamo.CursorKey(db.Client, dynamotest.Tables.Supervisor)(ctx)
+	key, err := dynamo.CursorKey(db.DDB, dynamotest.Tables.Supervisor)(ctx)
 	if err != nil || len(key) != 32 {
 		t.Fatalf("cursor key: %d bytes, %v", len(key), err)
 	}
 	// Creating the tables again keeps the key.
-	if err := dynamo.CreateTables(ctx, db.Client, dynamotest.Tables, false); err != nil {
+	if err := dynamo.CreateTables(ctx, db.DDB, dynamotest.Tables, false); err != nil {
 		t.Fatal(err)
 	}
-	again, _ := dynamo.CursorKey(db.Client, dynamotest.Tables.Supervisor)(ctx)
+	again, _ := dynamo.CursorKey(db.DDB, dynamotest.Tables.Supervisor)(ctx)
 	if string(again) != string(key) {
 		t.Error("CreateTables replaced the cursor key")
 	}
-	token, err := dynamo.SeedDemo(ctx, db.Client, dynamotest.Tables, t0)
+	token, err := dynamo.SeedDemo(ctx, db.DDB, dynamotest.Tables, t0)
 	if err != nil || token == "" {
 		t.Fatalf("SeedDemo = %q, %v", token, err)
 	}
-	if token2, err := dynamo.SeedDemo(ctx, db.Client, dynamotest.Tables, t0); err != nil || token2 != "" {
+	if token2, err := dynamo.SeedDemo(ctx, db.DDB, dynamotest.Tables, t0); err != nil || token2 != "" {
 		t.Errorf("second SeedDemo = %q, %v; want \"\", nil", token2, err)
 	}
 }

@@ -6,13 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/health"
 	"github.com/tickiti/supervisor-api/shared/ignore"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
@@ -58,18 +55,18 @@ const (
 // one TransactWriteItems; a change refused as not found or as a conflict
 // is audited on its own afterwards.
 type HealthStore struct {
-	client Client
+	client *ddb.Client
 	table  string
 	audit  *AuditStore
 }
 
 // NewHealthStore returns a store over table.
-func NewHealthStore(c Client, table string) *HealthStore {
+func NewHealthStore(c *ddb.Client, table string) *HealthStore {
 	return &HealthStore{client: c, table: table, audit: NewAuditStore(c, table)}
 }
 
-func healthKey(sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: str(healthPK), attrSK: str(sk)}
+func healthKey(sk string) ddb.Item {
+	return ddb.Item{attrPK: ddb.S(healthPK), attrSK: ddb.S(sk)}
 }
 
 // pathClaim is the sort key that makes host and path unique. A host name
@@ -80,13 +77,13 @@ func pathClaim(t health.DiskThreshold) string {
 
 // Settings reads every threshold and pattern with one (paged) Query.
 func (s *HealthStore) Settings(ctx context.Context) (health.Settings, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(healthPK),
-		},
-		ConsistentRead: aws.Bool(true),
+	in := &ddb.QueryInput{
+		TableName:              s.table,
+		KeyConditionExpression: "pk = :pk",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk": ddb.S(healthPK),
+		}},
+		ConsistentRead: true,
 	}
 	var out health.Settings
 	for {
@@ -95,7 +92,7 @@ func (s *HealthStore) Settings(ctx context.Context) (health.Settings, error) {
 			return health.Settings{}, wrap("query health settings", err)
 		}
 		for _, item := range page.Items {
-			sk := sval(item, attrSK)
+			sk := item.Str(attrSK)
 			switch {
 			case strings.HasPrefix(sk, skDisk):
 				out.Thresholds = append(out.Thresholds, decodeThreshold(item))
@@ -119,12 +116,12 @@ func (s *HealthStore) CreateThreshold(ctx context.Context, t health.DiskThreshol
 	item := encodeThreshold(t, c)
 	stamp(item, "created", c)
 	failed, err := s.transact(ctx, "create disk threshold",
-		types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.table), Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ddb.TransactWriteItem{Put: &ddb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression: "attribute_not_exists(pk)",
 		}},
-		types.TransactWriteItem{Put: s.claimPut(t)},
-		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+		ddb.TransactWriteItem{Put: s.claimPut(t)},
+		ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
 			c.RequestID, c.At, ActionDiskCreate, OutcomeOK, target))},
 	)
 	if failed == 1 {
@@ -145,14 +142,14 @@ func conflict(t health.DiskThreshold) error {
 		"another disk threshold is set for %s", where)
 }
 
-func (s *HealthStore) claimPut(t health.DiskThreshold) *types.Put {
-	return &types.Put{
-		TableName: aws.String(s.table),
-		Item: map[string]types.AttributeValue{
-			attrPK: str(healthPK), attrSK: str(pathClaim(t)),
-			"threshold_id": str(t.ID),
+func (s *HealthStore) claimPut(t health.DiskThreshold) *ddb.PutItemInput {
+	return &ddb.PutItemInput{
+		TableName: s.table,
+		Item: ddb.Item{
+			attrPK: ddb.S(healthPK), attrSK: ddb.S(pathClaim(t)),
+			"threshold_id": ddb.S(t.ID),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ConditionExpression: "attribute_not_exists(pk)",
 	}
 }
 
@@ -177,20 +174,21 @@ func (s *HealthStore) ReplaceThreshold(ctx context.Context, t health.DiskThresho
 				t.ID),
 				c, ActionDiskReplace, OutcomeNotFound, target)
 		}
-		oldClaim, newClaim := sval(old, "claim"), pathClaim(t)
+		oldClaim, newClaim := old.Str("claim"), pathClaim(t)
 		item := encodeThreshold(t, c)
 		item["created_at"], item["created_by"] = old["created_at"], old["created_by"]
-		ops := []types.TransactWriteItem{{Put: &types.Put{
-			TableName: aws.String(s.table), Item: item,
-			ConditionExpression:       aws.String("claim = :claim"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":claim": str(oldClaim)},
+		ops := []ddb.TransactWriteItem{{Put: &ddb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression: "claim = :claim",
+			Expression: ddb.Expression{
+				ExpressionAttributeValues: ddb.Item{":claim": ddb.S(oldClaim)}},
 		}}}
 		if oldClaim != newClaim {
 			ops = append(ops,
-				types.TransactWriteItem{Delete: s.claimDelete(oldClaim, t.ID)},
-				types.TransactWriteItem{Put: s.claimPut(t)})
+				ddb.TransactWriteItem{Delete: s.claimDelete(oldClaim, t.ID)},
+				ddb.TransactWriteItem{Put: s.claimPut(t)})
 		}
-		ops = append(ops, types.TransactWriteItem{Put: auditPut(s.table, entryFor(
+		ops = append(ops, ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(
 			c.Principal, c.RequestID, c.At, ActionDiskReplace, OutcomeOK, target))})
 		failed, err := s.transact(ctx, "replace disk threshold", ops...)
 		switch {
@@ -205,12 +203,13 @@ func (s *HealthStore) ReplaceThreshold(ctx context.Context, t health.DiskThresho
 		errors.New("replace disk threshold: the item kept changing"))
 }
 
-func (s *HealthStore) claimDelete(claim, id string) *types.Delete {
-	return &types.Delete{
-		TableName:                 aws.String(s.table),
-		Key:                       healthKey(claim),
-		ConditionExpression:       aws.String("threshold_id = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(id)},
+func (s *HealthStore) claimDelete(claim, id string) *ddb.DeleteItemInput {
+	return &ddb.DeleteItemInput{
+		TableName:           s.table,
+		Key:                 healthKey(claim),
+		ConditionExpression: "threshold_id = :id",
+		Expression: ddb.Expression{
+			ExpressionAttributeValues: ddb.Item{":id": ddb.S(id)}},
 	}
 }
 
@@ -227,15 +226,16 @@ func (s *HealthStore) DeleteThreshold(ctx context.Context, id string, c health.C
 				id),
 				c, ActionDiskDelete, OutcomeNotFound, target)
 		}
-		claim := sval(old, "claim")
+		claim := old.Str("claim")
 		failed, err := s.transact(ctx, "delete disk threshold",
-			types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table), Key: healthKey(skDisk + id),
-				ConditionExpression:       aws.String("claim = :claim"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":claim": str(claim)},
+			ddb.TransactWriteItem{Delete: &ddb.DeleteItemInput{
+				TableName: s.table, Key: healthKey(skDisk + id),
+				ConditionExpression: "claim = :claim",
+				Expression: ddb.Expression{
+					ExpressionAttributeValues: ddb.Item{":claim": ddb.S(claim)}},
 			}},
-			types.TransactWriteItem{Delete: s.claimDelete(claim, id)},
-			types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+			ddb.TransactWriteItem{Delete: s.claimDelete(claim, id)},
+			ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
 				c.RequestID, c.At, ActionDiskDelete, OutcomeOK, target))},
 		)
 		if failed == 0 {
@@ -254,11 +254,11 @@ func (s *HealthStore) CreatePattern(ctx context.Context, p ignore.Pattern,
 	item := encodePattern(p, c)
 	stamp(item, "created", c)
 	_, err := s.transact(ctx, "create ignore pattern",
-		types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(s.table), Item: item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ddb.TransactWriteItem{Put: &ddb.PutItemInput{
+			TableName: s.table, Item: item,
+			ConditionExpression: "attribute_not_exists(pk)",
 		}},
-		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+		ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
 			c.RequestID, c.At, ActionPatternCreate, OutcomeOK, "ignore_pattern:"+p.ID))},
 	)
 	return p, err
@@ -270,27 +270,29 @@ func (s *HealthStore) ReplacePattern(ctx context.Context, p ignore.Pattern, c he
 	target := "ignore_pattern:" + p.ID
 	// A cleared field is set to NULL rather than removed: one SET keeps
 	// the expression simple, and decodePattern reads NULL as absent.
-	null := &types.AttributeValueMemberNULL{Value: true}
-	values := map[string]types.AttributeValue{
-		":p": str(p.Pattern), ":d": null, ":e": null,
-		":at": str(timeString(c.At)), ":by": str(c.Principal.UserID),
+	null := ddb.Null()
+	values := ddb.Item{
+		":p": ddb.S(p.Pattern), ":d": null, ":e": null,
+		":at": ddb.S(timeString(c.At)), ":by": ddb.S(c.Principal.UserID),
 	}
 	if p.Description != nil {
-		values[":d"] = str(*p.Description)
+		values[":d"] = ddb.S(*p.Description)
 	}
 	if p.ExpiresAt != nil {
-		values[":e"] = str(timeString(*p.ExpiresAt))
+		values[":e"] = ddb.S(timeString(*p.ExpiresAt))
 	}
 	expr := "SET #p = :p, description = :d, expires_at = :e, updated_at = :at, updated_by = :by"
 	failed, err := s.transact(ctx, "replace ignore pattern",
-		types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: healthKey(skPattern + p.ID),
-			UpdateExpression:          aws.String(expr),
-			ConditionExpression:       aws.String("attribute_exists(pk)"),
-			ExpressionAttributeNames:  map[string]string{"#p": "pattern"},
-			ExpressionAttributeValues: values,
+		ddb.TransactWriteItem{Update: &ddb.UpdateItemInput{
+			TableName: s.table, Key: healthKey(skPattern + p.ID),
+			UpdateExpression:    expr,
+			ConditionExpression: "attribute_exists(pk)",
+			Expression: ddb.Expression{
+				ExpressionAttributeNames:  map[string]string{"#p": "pattern"},
+				ExpressionAttributeValues: values,
+			},
 		}},
-		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+		ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
 			c.RequestID, c.At, ActionPatternReplace, OutcomeOK, target))},
 	)
 	if failed == 0 {
@@ -304,11 +306,11 @@ func (s *HealthStore) ReplacePattern(ctx context.Context, p ignore.Pattern, c he
 func (s *HealthStore) DeletePattern(ctx context.Context, id string, c health.Change) error {
 	target := "ignore_pattern:" + id
 	failed, err := s.transact(ctx, "delete ignore pattern",
-		types.TransactWriteItem{Delete: &types.Delete{
-			TableName: aws.String(s.table), Key: healthKey(skPattern + id),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
+		ddb.TransactWriteItem{Delete: &ddb.DeleteItemInput{
+			TableName: s.table, Key: healthKey(skPattern + id),
+			ConditionExpression: "attribute_exists(pk)",
 		}},
-		types.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
+		ddb.TransactWriteItem{Put: auditPut(s.table, entryFor(c.Principal,
 			c.RequestID, c.At, ActionPatternDelete, OutcomeOK, target))},
 	)
 	if failed == 0 {
@@ -329,10 +331,10 @@ func (s *HealthStore) refuse(ctx context.Context, why error, c health.Change, ac
 	return why
 }
 
-func (s *HealthStore) get(ctx context.Context, sk string) (map[string]types.AttributeValue, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: healthKey(sk),
-		ConsistentRead: aws.Bool(true),
+func (s *HealthStore) get(ctx context.Context, sk string) (ddb.Item, error) {
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName: s.table, Key: healthKey(sk),
+		ConsistentRead: true,
 	})
 	if err != nil {
 		return nil, wrap("get "+sk, err)
@@ -345,75 +347,75 @@ func (s *HealthStore) get(ctx context.Context, sk string) (map[string]types.Attr
 // A transaction cancelled by a concurrent one, or by throttling, is
 // EUnavailable: the client may retry.
 func (s *HealthStore) transact(ctx context.Context, step string,
-	ops ...types.TransactWriteItem) (int, error) {
-	_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+	ops ...ddb.TransactWriteItem) (int, error) {
+	err := s.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{
 		TransactItems: ops,
 	})
 	if err == nil {
 		return -1, nil
 	}
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
+	var e *ddb.Error
+	if !errors.As(err, &e) || e.Code != "TransactionCanceledException" {
 		return -1, wrap(step, err)
 	}
-	for i, r := range tce.CancellationReasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+	for i, r := range e.Reasons {
+		if r == "ConditionalCheckFailed" {
 			return i, fmt.Errorf("%s: condition %d failed: %w", step, i, err)
 		}
 	}
 	return -1, supervisor.Unavailable("DynamoDB", fmt.Errorf("%s: %w", step, err))
 }
 
-func encodeThreshold(t health.DiskThreshold, c health.Change) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrPK: str(healthPK), attrSK: str(skDisk + t.ID),
-		"id":               str(t.ID),
-		"path":             str(t.Path),
-		"warning_percent":  num(t.WarningPercent),
-		"critical_percent": num(t.CriticalPercent),
-		"claim":            str(pathClaim(t)),
+func encodeThreshold(t health.DiskThreshold, c health.Change) ddb.Item {
+	item := ddb.Item{
+		attrPK: ddb.S(healthPK), attrSK: ddb.S(skDisk + t.ID),
+		"id":               ddb.S(t.ID),
+		"path":             ddb.S(t.Path),
+		"warning_percent":  ddb.Int(int64(t.WarningPercent)),
+		"critical_percent": ddb.Int(int64(t.CriticalPercent)),
+		"claim":            ddb.S(pathClaim(t)),
 	}
 	if t.Host != nil {
-		item["host"] = str(*t.Host)
+		item["host"] = ddb.S(*t.Host)
 	}
 	if t.Label != nil {
-		item["label"] = str(*t.Label)
+		item["label"] = ddb.S(*t.Label)
 	}
 	stamp(item, "updated", c)
 	return item
 }
 
-func decodeThreshold(item map[string]types.AttributeValue) health.DiskThreshold {
+func decodeThreshold(item ddb.Item) health.DiskThreshold {
 	return health.DiskThreshold{
-		ID:              sval(item, "id"),
+		ID:              item.Str("id"),
 		Host:            optional(item, "host"),
-		Path:            sval(item, "path"),
-		WarningPercent:  nval(item, "warning_percent"),
-		CriticalPercent: nval(item, "critical_percent"),
+		Path:            item.Str("path"),
+		WarningPercent:  int(item.Int("warning_percent")),
+		CriticalPercent: int(item.Int("critical_percent")),
 		Label:           optional(item, "label"),
 	}
 }
 
-func encodePattern(p ignore.Pattern, c health.Change) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrPK: str(healthPK), attrSK: str(skPattern + p.ID),
-		"id":      str(p.ID),
-		"pattern": str(p.Pattern),
+func encodePattern(p ignore.Pattern, c health.Change) ddb.Item {
+	item := ddb.Item{
+		attrPK: ddb.S(healthPK), attrSK: ddb.S(skPattern + p.ID),
+		"id":      ddb.S(p.ID),
+		"pattern": ddb.S(p.Pattern),
 	}
 	if p.Description != nil {
-		item["description"] = str(*p.Description)
+		item["description"] = ddb.S(*p.Description)
 	}
 	if p.ExpiresAt != nil {
-		item["expires_at"] = str(timeString(*p.ExpiresAt))
+		item["expires_at"] = ddb.S(timeString(*p.ExpiresAt))
 	}
 	stamp(item, "updated", c)
 	return item
 }
 
-func decodePattern(item map[string]types.AttributeValue) ignore.Pattern {
+func decodePattern(item ddb.Item) ignore.Pattern {
 	p := ignore.Pattern{
-		ID:          sval(item, "id"),
-		Pattern:     sval(item, "pattern"),
+		ID:          item.Str("id"),
+		Pattern:     item.Str("pattern"),
 		Description: optional(item, "description"),
 	}
 	if e := optional(item, "expires_at"); e != nil {
@@ -424,29 +426,12 @@ func decodePattern(item map[string]types.AttributeValue) ignore.Pattern {
 }
 
 // stamp sets <what>_at and <what>_by from the change.
-func stamp(item map[string]types.AttributeValue, what string, c health.Change) {
-	item[what+"_at"] = str(timeString(c.At))
-	item[what+"_by"] = str(c.Principal.UserID)
+func stamp(item ddb.Item, what string, c health.Change) {
+	item[what+"_at"] = ddb.S(timeString(c.At))
+	item[what+"_by"] = ddb.S(c.Principal.UserID)
 }
 
-func num(n int) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
-}
-
-func nval(item map[string]types.AttributeValue, name string) int {
-	if v, ok := item[name].(*types.AttributeValueMemberN); ok {
-		n, _ := strconv.Atoi(v.Value)
-		return n
-	}
-	return 0
-}
-
-func optional(item map[string]types.AttributeValue, name string) *string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return &v.Value
-	}
-	return nil
-}
+func optional(item ddb.Item, name string) *string { return item[name].S }
 
 // crockford is the alphabet of NewID: Crockford's base 32, which sorts in
 // byte order.

@@ -1,16 +1,14 @@
 package dynamo_test
 
 import (
-	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 	"github.com/tickiti/supervisor-api/shared/dynamo/dynamotest"
 	"github.com/tickiti/supervisor-api/shared/health"
@@ -18,36 +16,32 @@ import (
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
-// countingClient counts the calls a store makes.
+// countingClient counts the calls a store makes, by operation, as they
+// pass through its transport.
 type countingClient struct {
-	dynamo.Client
 	mu    sync.Mutex
 	calls map[string]int
 }
 
-func (c *countingClient) note(op string) {
+func (c *countingClient) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.calls[op]++
-}
-
-func (c *countingClient) Query(ctx context.Context, in *dynamodb.QueryInput,
-	o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	c.note("Query")
-	return c.Client.Query(ctx, in, o...)
-}
-
-func (c *countingClient) GetItem(ctx context.Context, in *dynamodb.GetItemInput,
-	o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	c.note("GetItem")
-	return c.Client.GetItem(ctx, in, o...)
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 func newHealthStore(t *testing.T) (*dynamo.HealthStore, *dynamotest.DB, *countingClient) {
 	t.Helper()
 	db := dynamotest.New(t)
-	cc := &countingClient{Client: db.Client, calls: map[string]int{}}
-	return dynamo.NewHealthStore(cc, dynamotest.Tables.Supervisor), db, cc
+	cc := &countingClient{calls: map[string]int{}}
+	o := dynamotest.DDBOptions(db.URL)
+	o.HTTPClient = &http.Client{Transport: cc}
+	c, err := ddb.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dynamo.NewHealthStore(c, dynamotest.Tables.Supervisor), db, cc
 }
 
 var ops = supervisor.Principal{UserID: "U1", TokenID: "T1"}
@@ -172,13 +166,12 @@ func TestThresholdLifecycle(t *testing.T) {
 // with prefix.
 func countPrefix(t *testing.T, db *dynamotest.DB, prefix string) int {
 	t.Helper()
-	out, err := db.Client.Query(t.Context(), &dynamodb.QueryInput{
-		TableName:              aws.String(dynamotest.Tables.Supervisor),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: "health"},
-			":p":  &types.AttributeValueMemberS{Value: prefix},
-		},
+	out, err := db.DDB.Query(t.Context(), &ddb.QueryInput{
+		TableName:              dynamotest.Tables.Supervisor,
+		KeyConditionExpression: "pk = :pk AND begins_with(sk, :p)",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk": ddb.S("health"), ":p": ddb.S(prefix),
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +289,7 @@ func TestHealthChangesAreAudited(t *testing.T) {
 	}
 	s.DeletePattern(ctx, "01NOPE", change("r5", t0.Add(4*time.Second)))
 
-	entries, err := dynamo.NewAuditStore(db.Client,
+	entries, err := dynamo.NewAuditStore(db.DDB,
 		dynamotest.Tables.Supervisor).AuditEntries(ctx, t0)
 	if err != nil {
 		t.Fatal(err)
@@ -324,7 +317,7 @@ func TestHealthChangesAreAudited(t *testing.T) {
 
 func TestAuditBeginComplete(t *testing.T) {
 	db := dynamotest.New(t)
-	a := dynamo.NewAuditStore(db.Client, dynamotest.Tables.Supervisor)
+	a := dynamo.NewAuditStore(db.DDB, dynamotest.Tables.Supervisor)
 	ctx := t.Context()
 	e := dynamo.Entry{Owner: "U1", TokenID: "T1", Action: "jobs.retry",
 		Targets: []string{"job:a", "job:b"}, RequestID: "req-1", Time: t0}

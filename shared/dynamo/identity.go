@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -44,7 +41,7 @@ type TokenInfo struct {
 // IdentityStore keeps users and tokens in the identity table. It is the
 // identity table's auth.Source.
 type IdentityStore struct {
-	client Client
+	client *ddb.Client
 	table  string
 	now    func() time.Time
 	log    *slog.Logger
@@ -54,7 +51,7 @@ type IdentityStore struct {
 }
 
 // NewIdentityStore returns a store over table. now is the clock.
-func NewIdentityStore(c Client, table string, now func() time.Time, log *slog.Logger) *IdentityStore {
+func NewIdentityStore(c *ddb.Client, table string, now func() time.Time, log *slog.Logger) *IdentityStore {
 	return &IdentityStore{client: c, table: table, now: now, log: log,
 		stamped: map[string]time.Time{}}
 }
@@ -62,11 +59,7 @@ func NewIdentityStore(c Client, table string, now func() time.Time, log *slog.Lo
 func userKey(id string) string  { return "user#" + id }
 func tokenKey(id string) string { return "token#" + id }
 
-func keyOf(pk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}}
-}
-
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func keyOf(pk string) ddb.Item { return ddb.Item{attrPK: ddb.S(pk)} }
 
 // Authenticate implements auth.Source. It reads the token's item and its
 // owner's in one BatchGetItem, the ids coming from the token itself, and
@@ -110,24 +103,24 @@ func (s *IdentityStore) Authenticate(ctx context.Context, text string) (auth.Ide
 }
 
 // getPair fetches two items consistently, retrying unprocessed keys.
-func (s *IdentityStore) getPair(ctx context.Context, a, b string) (map[string]map[string]types.AttributeValue, error) {
-	req := map[string]types.KeysAndAttributes{s.table: {
-		Keys:           []map[string]types.AttributeValue{keyOf(a), keyOf(b)},
-		ConsistentRead: aws.Bool(true),
+func (s *IdentityStore) getPair(ctx context.Context, a, b string) (map[string]ddb.Item, error) {
+	req := map[string]ddb.KeysAndAttributes{s.table: {
+		Keys:           []ddb.Item{keyOf(a), keyOf(b)},
+		ConsistentRead: true,
 	}}
-	found := map[string]map[string]types.AttributeValue{}
+	found := map[string]ddb.Item{}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt == 5 {
 			return nil, supervisor.Unavailable("DynamoDB",
 				errors.New("get identity: keys left unprocessed"))
 		}
-		out, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		out, err := s.client.BatchGetItem(ctx, &ddb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
 			return nil, wrap("get identity", err)
 		}
 		for _, item := range out.Responses[s.table] {
-			if pk, ok := item[attrPK].(*types.AttributeValueMemberS); ok {
-				found[pk.Value] = item
+			if pk := item[attrPK].S; pk != nil {
+				found[*pk] = item
 			}
 		}
 		req = out.UnprocessedKeys
@@ -147,16 +140,16 @@ func (s *IdentityStore) stampAsync(ctx context.Context, tok auth.Token, now time
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:           aws.String(s.table),
+		_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+			TableName:           s.table,
 			Key:                 keyOf(tokenKey(tok.ID)),
-			UpdateExpression:    aws.String("SET last_used_at = :now"),
-			ConditionExpression: aws.String("token_hash = :h AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":now":    str(timeString(now)),
-				":cutoff": str(timeString(now.Add(-StampInterval))),
-				":h":      &types.AttributeValueMemberB{Value: tok.Hash()},
-			},
+			UpdateExpression:    "SET last_used_at = :now",
+			ConditionExpression: "token_hash = :h AND (attribute_not_exists(last_used_at) OR last_used_at < :cutoff)",
+			Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+				":now":    ddb.S(timeString(now)),
+				":cutoff": ddb.S(timeString(now.Add(-StampInterval))),
+				":h":      ddb.B(tok.Hash()),
+			}},
 		})
 		switch {
 		case err == nil:
@@ -199,17 +192,17 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = s.now()
 	}
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table),
-		Item: map[string]types.AttributeValue{
-			attrPK:       str(userKey(u.ID)),
-			"user_id":    str(u.ID),
-			"name":       str(u.Name),
-			"role":       str(u.Role),
-			"disabled":   &types.AttributeValueMemberBOOL{Value: u.Disabled},
-			"created_at": str(timeString(u.CreatedAt)),
+	err := s.client.PutItem(ctx, &ddb.PutItemInput{
+		TableName: s.table,
+		Item: ddb.Item{
+			attrPK:       ddb.S(userKey(u.ID)),
+			"user_id":    ddb.S(u.ID),
+			"name":       ddb.S(u.Name),
+			"role":       ddb.S(u.Role),
+			"disabled":   ddb.Bool(u.Disabled),
+			"created_at": ddb.S(timeString(u.CreatedAt)),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ConditionExpression: "attribute_not_exists(pk)",
 	})
 	if isConditionFailed(err) {
 		return supervisor.Errorf(supervisor.EConflict, "user %s exists", u.ID)
@@ -222,9 +215,8 @@ func (s *IdentityStore) CreateUser(ctx context.Context, u User) error {
 
 // GetUser returns the user with id, or an ENotFound error.
 func (s *IdentityStore) GetUser(ctx context.Context, id string) (User, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: keyOf(userKey(id)),
-		ConsistentRead: aws.Bool(true),
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName: s.table, Key: keyOf(userKey(id)), ConsistentRead: true,
 	})
 	if err != nil {
 		return User{}, wrap("get user", err)
@@ -239,23 +231,22 @@ func (s *IdentityStore) GetUser(ctx context.Context, id string) (User, error) {
 // Both answer ENotFound for an unknown user. Each takes effect for calls
 // within the authorizer cache's TTL.
 func (s *IdentityStore) SetRole(ctx context.Context, id, role string) error {
-	return s.updateUser(ctx, id, "SET #r = :v", map[string]string{"#r": "role"}, str(role))
+	return s.updateUser(ctx, id, "SET #r = :v", map[string]string{"#r": "role"}, ddb.S(role))
 }
 
 // SetDisabled enables or disables a user. See SetRole.
 func (s *IdentityStore) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return s.updateUser(ctx, id, "SET disabled = :v", nil,
-		&types.AttributeValueMemberBOOL{Value: disabled})
+	return s.updateUser(ctx, id, "SET disabled = :v", nil, ddb.Bool(disabled))
 }
 
-func (s *IdentityStore) updateUser(ctx context.Context, id, expr string, names map[string]string, v types.AttributeValue) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       keyOf(userKey(id)),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
+func (s *IdentityStore) updateUser(ctx context.Context, id, expr string, names map[string]string, v ddb.Value) error {
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:           s.table,
+		Key:                 keyOf(userKey(id)),
+		UpdateExpression:    expr,
+		ConditionExpression: "attribute_exists(pk)",
+		Expression: ddb.Expression{ExpressionAttributeNames: names,
+			ExpressionAttributeValues: ddb.Item{":v": v}},
 	})
 	if isConditionFailed(err) {
 		return supervisor.Errorf(supervisor.ENotFound, "no user %s", id)
@@ -286,21 +277,21 @@ func (s *IdentityStore) IssueToken(ctx context.Context, ownerID, name string, ab
 		Abilities: abilities, CreatedAt: now, ExpiresAt: now.Add(lifetime)}
 	item := encodeToken(info, tok.Hash())
 	// The owner must exist when the token is written: one transaction.
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{
-			{ConditionCheck: &types.ConditionCheck{
-				TableName:           aws.String(s.table),
+	err = s.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{
+		TransactItems: []ddb.TransactWriteItem{
+			{ConditionCheck: &ddb.ConditionCheck{
+				TableName:           s.table,
 				Key:                 keyOf(userKey(ownerID)),
-				ConditionExpression: aws.String("attribute_exists(pk)"),
+				ConditionExpression: "attribute_exists(pk)",
 			}},
-			{Put: &types.Put{
-				TableName:           aws.String(s.table),
+			{Put: &ddb.PutItemInput{
+				TableName:           s.table,
 				Item:                item,
-				ConditionExpression: aws.String("attribute_not_exists(pk)"),
+				ConditionExpression: "attribute_not_exists(pk)",
 			}},
 		},
 	})
-	if isTxConditionFailed(err) {
+	if ddb.IsCode(err, "TransactionCanceledException") {
 		return TokenInfo{}, "", supervisor.Errorf(supervisor.ENotFound, "no user %s", ownerID)
 	}
 	if err != nil {
@@ -312,14 +303,14 @@ func (s *IdentityStore) IssueToken(ctx context.Context, ownerID, name string, ab
 // RevokeToken marks a token revoked; revoking twice keeps the first time.
 // It answers ENotFound for an unknown token.
 func (s *IdentityStore) RevokeToken(ctx context.Context, id string) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
+	_, err := s.client.UpdateItem(ctx, &ddb.UpdateItemInput{
+		TableName:           s.table,
 		Key:                 keyOf(tokenKey(id)),
-		UpdateExpression:    aws.String("SET revoked_at = if_not_exists(revoked_at, :now)"),
-		ConditionExpression: aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":now": str(timeString(s.now())),
-		},
+		UpdateExpression:    "SET revoked_at = if_not_exists(revoked_at, :now)",
+		ConditionExpression: "attribute_exists(pk)",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":now": ddb.S(timeString(s.now())),
+		}},
 	})
 	if isConditionFailed(err) {
 		return supervisor.Errorf(supervisor.ENotFound, "no token %s", id)
@@ -332,13 +323,13 @@ func (s *IdentityStore) RevokeToken(ctx context.Context, id string) error {
 
 // ListTokens returns a user's tokens, oldest first, without secrets.
 func (s *IdentityStore) ListTokens(ctx context.Context, ownerID string) ([]TokenInfo, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		IndexName:              aws.String(indexByOwner),
-		KeyConditionExpression: aws.String("owner_id = :o"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":o": str(ownerID),
-		},
+	in := &ddb.QueryInput{
+		TableName:              s.table,
+		IndexName:              indexByOwner,
+		KeyConditionExpression: "owner_id = :o",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":o": ddb.S(ownerID),
+		}},
 	}
 	var out []TokenInfo
 	for {
@@ -357,62 +348,44 @@ func (s *IdentityStore) ListTokens(ctx context.Context, ownerID string) ([]Token
 	}
 }
 
-func encodeToken(t TokenInfo, hash []byte) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrPK:       str(tokenKey(t.ID)),
-		"token_id":   str(t.ID),
-		"owner_id":   str(t.OwnerID),
-		"name":       str(t.Name),
-		"token_hash": &types.AttributeValueMemberB{Value: hash},
-		"created_at": str(timeString(t.CreatedAt)),
-		"expires_at": str(timeString(t.ExpiresAt)),
+func encodeToken(t TokenInfo, hash []byte) ddb.Item {
+	item := ddb.Item{
+		attrPK:       ddb.S(tokenKey(t.ID)),
+		"token_id":   ddb.S(t.ID),
+		"owner_id":   ddb.S(t.OwnerID),
+		"name":       ddb.S(t.Name),
+		"token_hash": ddb.B(hash),
+		"created_at": ddb.S(timeString(t.CreatedAt)),
+		"expires_at": ddb.S(timeString(t.ExpiresAt)),
 		// Expired tokens are removed 30 days after expiry.
-		attrTTL: &types.AttributeValueMemberN{
-			Value: fmt.Sprint(t.ExpiresAt.Add(30 * 24 * time.Hour).Unix()),
-		},
+		attrTTL: ddb.Int(t.ExpiresAt.Add(30 * 24 * time.Hour).Unix()),
 	}
 	if len(t.Abilities) > 0 {
-		item["abilities"] = &types.AttributeValueMemberSS{Value: t.Abilities}
+		item["abilities"] = ddb.SS(t.Abilities)
 	}
 	return item
 }
 
-func decodeToken(item map[string]types.AttributeValue) (TokenInfo, []byte) {
+func decodeToken(item ddb.Item) (TokenInfo, []byte) {
 	t := TokenInfo{
-		ID:         sval(item, "token_id"),
-		OwnerID:    sval(item, "owner_id"),
-		Name:       sval(item, "name"),
-		CreatedAt:  parseTime(sval(item, "created_at")),
-		ExpiresAt:  parseTime(sval(item, "expires_at")),
-		RevokedAt:  parseTime(sval(item, "revoked_at")),
-		LastUsedAt: parseTime(sval(item, "last_used_at")),
+		ID:         item.Str("token_id"),
+		OwnerID:    item.Str("owner_id"),
+		Name:       item.Str("name"),
+		Abilities:  item.Strings("abilities"),
+		CreatedAt:  parseTime(item.Str("created_at")),
+		ExpiresAt:  parseTime(item.Str("expires_at")),
+		RevokedAt:  parseTime(item.Str("revoked_at")),
+		LastUsedAt: parseTime(item.Str("last_used_at")),
 	}
-	if ss, ok := item["abilities"].(*types.AttributeValueMemberSS); ok {
-		t.Abilities = ss.Value
-	}
-	var hash []byte
-	if b, ok := item["token_hash"].(*types.AttributeValueMemberB); ok {
-		hash = b.Value
-	}
-	return t, hash
+	return t, item.Bytes("token_hash")
 }
 
-func decodeUser(item map[string]types.AttributeValue) User {
-	u := User{
-		ID:        sval(item, "user_id"),
-		Name:      sval(item, "name"),
-		Role:      sval(item, "role"),
-		CreatedAt: parseTime(sval(item, "created_at")),
+func decodeUser(item ddb.Item) User {
+	return User{
+		ID:        item.Str("user_id"),
+		Name:      item.Str("name"),
+		Role:      item.Str("role"),
+		Disabled:  item.Bool("disabled"),
+		CreatedAt: parseTime(item.Str("created_at")),
 	}
-	if b, ok := item["disabled"].(*types.AttributeValueMemberBOOL); ok {
-		u.Disabled = b.Value
-	}
-	return u
-}
-
-func sval(item map[string]types.AttributeValue, name string) string {
-	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
 }

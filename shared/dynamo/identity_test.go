@@ -7,11 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/tickiti/supervisor-api/shared/auth"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
 	"github.com/tickiti/supervisor-api/shared/dynamo/dynamotest"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
@@ -30,7 +28,7 @@ func newStore(t *testing.T) (*dynamo.IdentityStore, *dynamotest.DB, *clock) {
 	t.Helper()
 	db := dynamotest.New(t)
 	c := newClock(t0)
-	s := dynamo.NewIdentityStore(db.Client, dynamotest.Tables.Identity, c.now,
+	s := dynamo.NewIdentityStore(db.DDB, dynamotest.Tables.Identity, c.now,
 		slog.New(slog.NewTextHandler(t.Output(), nil)))
 	return s, db, c
 }
@@ -172,19 +170,14 @@ func TestListTokensPagesAndHidesSecrets(t *testing.T) {
 
 func lastUsed(t *testing.T, db *dynamotest.DB, tokenID string) string {
 	t.Helper()
-	out, err := db.Client.GetItem(t.Context(), &dynamodb.GetItemInput{
-		TableName: aws.String(dynamotest.Tables.Identity),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "token#" + tokenID}},
+	out, err := db.DDB.GetItem(t.Context(), &ddb.GetItemInput{
+		TableName: dynamotest.Tables.Identity,
+		Key:       ddb.Item{"pk": ddb.S("token#" + tokenID)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, _ := out.Item["last_used_at"].(*types.AttributeValueMemberS)
-	if v == nil {
-		return ""
-	}
-	return v.Value
+	return out.Item.Str("last_used_at")
 }
 
 func TestLastUsedStampedAtMostOncePerMinute(t *testing.T) {
@@ -207,7 +200,7 @@ func TestLastUsedStampedAtMostOncePerMinute(t *testing.T) {
 		t.Fatal("no stamp after a valid call")
 	}
 	// Another process (a second store) within the minute: no new write.
-	other := dynamo.NewIdentityStore(db.Client, dynamotest.Tables.Identity,
+	other := dynamo.NewIdentityStore(db.DDB, dynamotest.Tables.Identity,
 		func() time.Time { return t0.Add(30 * time.Second) }, slog.New(slog.DiscardHandler))
 	other.Authenticate(ctx, token)
 	if got := lastUsed(t, db, info.ID); got != first {
@@ -256,7 +249,7 @@ func TestAuthenticateUnavailable(t *testing.T) {
 }
 
 func TestAuthenticateServerGone(t *testing.T) {
-	c := dynamotest.Client("http://127.0.0.1:1")
+	c := dynamotest.DDBClient("http://127.0.0.1:1")
 	s := dynamo.NewIdentityStore(c, "x", time.Now, slog.New(slog.DiscardHandler))
 	tok, _ := auth.NewToken(auth.NewID(), auth.NewID())
 	_, err := s.Authenticate(t.Context(), tok.String())

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -16,7 +17,7 @@ const DemoUserID = "demoSuperusr"
 // write token for it and a few diagnostic flags. It returns the token's
 // plaintext, or "" when the demo user already existed (the tables were
 // seeded before, and the token then is the one printed that time).
-func SeedDemo(ctx context.Context, c Client, t Tables, now time.Time) (string, error) {
+func SeedDemo(ctx context.Context, c *ddb.Client, t Tables, now time.Time) (string, error) {
 	clock := func() time.Time { return now }
 	ids := NewIdentityStore(c, t.Identity, clock, slog.New(slog.DiscardHandler))
 	err := ids.CreateUser(ctx, User{ID: DemoUserID, Name: "Demo superuser",

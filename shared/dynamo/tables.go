@@ -3,14 +3,10 @@ package dynamo
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 )
 
 // Key attribute names, shared by both tables. The schema is the one
@@ -22,13 +18,47 @@ const (
 	indexByOwner = "by_owner"
 )
 
+// The shapes of CreateTable, DescribeTable and UpdateTimeToLive, as far
+// as CreateTables uses them.
+type (
+	createTableInput struct {
+		TableName              string
+		BillingMode            string
+		AttributeDefinitions   []attributeDefinition
+		KeySchema              []keySchemaElement
+		GlobalSecondaryIndexes []globalSecondaryIndex `json:",omitempty"`
+	}
+	attributeDefinition  struct{ AttributeName, AttributeType string }
+	keySchemaElement     struct{ AttributeName, KeyType string }
+	globalSecondaryIndex struct {
+		IndexName  string
+		KeySchema  []keySchemaElement
+		Projection projection
+	}
+	projection struct {
+		ProjectionType   string
+		NonKeyAttributes []string `json:",omitempty"`
+	}
+	describeTableOutput struct {
+		Table struct{ TableStatus string }
+	}
+	updateTimeToLiveInput struct {
+		TableName               string
+		TimeToLiveSpecification struct {
+			AttributeName string
+			Enabled       bool
+		}
+	}
+)
+
 // CreateTables creates both tables if they are missing, waits until they
 // are active, turns on TTL when ttl is set and stores the cursor signing
 // key once. It is safe to run again. In AWS the stack creates the tables;
 // the operators' tool calls this for other setups. Emulators without the
 // TTL API (minidyn) need ttl false.
-func CreateTables(ctx context.Context, c *dynamodb.Client, t Tables, ttl bool) error {
-	for _, in := range []*dynamodb.CreateTableInput{identitySchema(t.Identity), supervisorSchema(t.Supervisor)} {
+func CreateTables(ctx context.Context, c *ddb.Client, t Tables, ttl bool) error {
+	schemas := []*createTableInput{identitySchema(t.Identity), supervisorSchema(t.Supervisor)}
+	for _, in := range schemas {
 		if err := createTable(ctx, c, in, ttl); err != nil {
 			return err
 		}
@@ -36,27 +66,21 @@ func CreateTables(ctx context.Context, c *dynamodb.Client, t Tables, ttl bool) e
 	return putCursorKey(ctx, c, t.Supervisor)
 }
 
-func identitySchema(name string) *dynamodb.CreateTableInput {
-	s := types.ScalarAttributeTypeS
-	return &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(attrPK), AttributeType: s},
-			{AttributeName: aws.String("owner_id"), AttributeType: s},
-			{AttributeName: aws.String("created_at"), AttributeType: s},
+func identitySchema(name string) *createTableInput {
+	return &createTableInput{
+		TableName:   name,
+		BillingMode: "PAY_PER_REQUEST",
+		AttributeDefinitions: []attributeDefinition{
+			{attrPK, "S"}, {"owner_id", "S"}, {"created_at", "S"},
 		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-		},
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(indexByOwner),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String("owner_id"), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String("created_at"), KeyType: types.KeyTypeRange},
+		KeySchema: []keySchemaElement{{attrPK, "HASH"}},
+		GlobalSecondaryIndexes: []globalSecondaryIndex{{
+			IndexName: indexByOwner,
+			KeySchema: []keySchemaElement{
+				{"owner_id", "HASH"}, {"created_at", "RANGE"},
 			},
-			Projection: &types.Projection{
-				ProjectionType: types.ProjectionTypeInclude,
+			Projection: projection{
+				ProjectionType: "INCLUDE",
 				NonKeyAttributes: []string{"token_id", "name", "abilities",
 					"expires_at", "revoked_at", "last_used_at"},
 			},
@@ -64,60 +88,48 @@ func identitySchema(name string) *dynamodb.CreateTableInput {
 	}
 }
 
-func supervisorSchema(name string) *dynamodb.CreateTableInput {
-	s := types.ScalarAttributeTypeS
-	return &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(attrPK), AttributeType: s},
-			{AttributeName: aws.String(attrSK), AttributeType: s},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
-		},
+func supervisorSchema(name string) *createTableInput {
+	return &createTableInput{
+		TableName:            name,
+		BillingMode:          "PAY_PER_REQUEST",
+		AttributeDefinitions: []attributeDefinition{{attrPK, "S"}, {attrSK, "S"}},
+		KeySchema:            []keySchemaElement{{attrPK, "HASH"}, {attrSK, "RANGE"}},
 	}
 }
 
-func createTable(ctx context.Context, c *dynamodb.Client, in *dynamodb.CreateTableInput, ttl bool) error {
-	name := aws.ToString(in.TableName)
-	_, err := c.CreateTable(ctx, in)
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return wrap("create table "+name, err)
+func createTable(ctx context.Context, c *ddb.Client, in *createTableInput, ttl bool) error {
+	err := c.Do(ctx, "CreateTable", in, nil)
+	if err != nil && !ddb.IsCode(err, "ResourceInUseException") {
+		return wrap("create table "+in.TableName, err)
 	}
-	if err := waitActive(ctx, c, name); err != nil {
+	if err := waitActive(ctx, c, in.TableName); err != nil {
 		return err
 	}
 	if !ttl {
 		return nil
 	}
-	_, err = c.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName: in.TableName,
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(attrTTL), Enabled: aws.Bool(true),
-		},
-	})
+	up := updateTimeToLiveInput{TableName: in.TableName}
+	up.TimeToLiveSpecification.AttributeName = attrTTL
+	up.TimeToLiveSpecification.Enabled = true
+	err = c.Do(ctx, "UpdateTimeToLive", &up, nil)
 	if err != nil && !ttlAlreadySet(err) {
-		return wrap("enable TTL on "+name, err)
+		return wrap("enable TTL on "+in.TableName, err)
 	}
 	return nil
 }
 
 // waitActive polls until the table is active. An empty status counts as
 // active: minidyn reports none, and creates tables at once.
-func waitActive(ctx context.Context, c *dynamodb.Client, name string) error {
+func waitActive(ctx context.Context, c *ddb.Client, name string) error {
 	delay := 100 * time.Millisecond
 	for {
-		out, err := c.DescribeTable(ctx, &dynamodb.DescribeTableInput{
-			TableName: aws.String(name),
-		})
+		var out describeTableOutput
+		err := c.Do(ctx, "DescribeTable", map[string]string{"TableName": name}, &out)
 		if err != nil {
 			return wrap("describe table "+name, err)
 		}
 		st := out.Table.TableStatus
-		if st == "" || st == types.TableStatusActive {
+		if st == "" || st == "ACTIVE" {
 			return nil
 		}
 		select {
@@ -132,8 +144,7 @@ func waitActive(ctx context.Context, c *dynamodb.Client, name string) error {
 // ttlAlreadySet accepts DynamoDB's answer to enabling TTL twice, a
 // ValidationException ("TimeToLive is already enabled").
 func ttlAlreadySet(err error) bool {
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
+	return ddb.IsCode(err, "ValidationException")
 }
 
 // cursorKeyPK and cursorKeySK hold the key that signs page cursors.
@@ -142,17 +153,18 @@ const (
 	cursorKeySK = "cursor-key"
 )
 
-func putCursorKey(ctx context.Context, c *dynamodb.Client, table string) error {
+func cursorKeyItem() ddb.Item {
+	return ddb.Item{attrPK: ddb.S(cursorKeyPK), attrSK: ddb.S(cursorKeySK)}
+}
+
+func putCursorKey(ctx context.Context, c *ddb.Client, table string) error {
+	item := cursorKeyItem()
 	key := make([]byte, 32)
 	rand.Read(key)
-	_, err := c.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(table),
-		Item: map[string]types.AttributeValue{
-			attrPK: &types.AttributeValueMemberS{Value: cursorKeyPK},
-			attrSK: &types.AttributeValueMemberS{Value: cursorKeySK},
-			"key":  &types.AttributeValueMemberB{Value: key},
-		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	item["key"] = ddb.B(key)
+	err := c.PutItem(ctx, &ddb.PutItemInput{
+		TableName: table, Item: item,
+		ConditionExpression: "attribute_not_exists(pk)",
 	})
 	if err != nil && !isConditionFailed(err) {
 		return wrap("store cursor key", err)
@@ -161,23 +173,26 @@ func putCursorKey(ctx context.Context, c *dynamodb.Client, table string) error {
 }
 
 // CursorKey returns a function that reads the cursor signing key from the
-// supervisor table, for cursor.New. It reads on call, not when built.
-func CursorKey(c Client, table string) func(context.Context) ([]byte, error) {
+// supervisor table, for cursor.New. It reads on call, not when built. c
+// is a *ddb.Client, or the SDK's client while the task store uses it.
+func CursorKey[C cursorKeyClient](c C, table string) func(context.Context) ([]byte, error) {
 	return func(ctx context.Context) ([]byte, error) {
-		out, err := c.GetItem(ctx, &dynamodb.GetItemInput{
-			TableName: aws.String(table),
-			Key: map[string]types.AttributeValue{
-				attrPK: &types.AttributeValueMemberS{Value: cursorKeyPK},
-				attrSK: &types.AttributeValueMemberS{Value: cursorKeySK},
-			},
-		})
-		if err != nil {
-			return nil, wrap("get cursor key", err)
-		}
-		b, ok := out.Item["key"].(*types.AttributeValueMemberB)
-		if !ok {
-			return nil, fmt.Errorf("no cursor key in table %s: run create-tables", table)
-		}
-		return b.Value, nil
+		return getCursorKey(ctx, c, table)
 	}
+}
+
+func readCursorKey(ctx context.Context, c *ddb.Client, table string) ([]byte, error) {
+	out, err := c.GetItem(ctx, &ddb.GetItemInput{TableName: table, Key: cursorKeyItem()})
+	if err != nil {
+		return nil, wrap("get cursor key", err)
+	}
+	key := out.Item.Bytes("key")
+	if key == nil {
+		return nil, errNoCursorKey(table)
+	}
+	return key, nil
+}
+
+func errNoCursorKey(table string) error {
+	return fmt.Errorf("no cursor key in table %s: run create-tables", table)
 }

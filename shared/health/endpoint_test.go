@@ -91,7 +91,7 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	db := dynamotest.New(t)
-	store := dynamo.NewHealthStore(db.Client, dynamotest.Tables.Supervisor)
+	store := dynamo.NewHealthStore(db.DDB, dynamotest.Tables.Supervisor)
 	now := func() time.Time { return t0 }
 	q := &queue{}
 	svc := &health.Service{

@@ -19,7 +19,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/tickiti/supervisor-api/shared/sqlqueue/schema"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // The environment variables naming the servers to test against. Each DSN
@@ -174,51 +175,11 @@ func (d *DB) CreateTables(t testing.TB, jobs, failed string) {
 }
 
 func ddl(engine, jobs, failed string) []string {
-	switch engine {
-	case "postgres":
-		return []string{
-			`create table "` + jobs + `" ("id" bigserial not null primary key, ` +
-				`"queue" varchar(255) not null, "payload" text not null, ` +
-				`"attempts" smallint not null, "reserved_at" integer null, ` +
-				`"available_at" integer not null, "created_at" integer not null)`,
-			`create index "` + jobs + `_queue_index" on "` + jobs + `" ("queue")`,
-			`create table "` + failed + `" ("id" bigserial not null primary key, ` +
-				`"uuid" varchar(255) not null, "connection" text not null, ` +
-				`"queue" text not null, "payload" text not null, ` +
-				`"exception" text not null, "failed_at" timestamp(0) without time zone ` +
-				`not null default CURRENT_TIMESTAMP)`,
-			`alter table "` + failed + `" add constraint "` + failed +
-				`_uuid_unique" unique ("uuid")`,
-		}
-	case "mysql":
-		tail := ` default character set utf8mb4 collate 'utf8mb4_unicode_ci'`
-		return []string{
-			"create table `" + jobs + "` (`id` bigint unsigned not null " +
-				"auto_increment primary key, `queue` varchar(255) not null, " +
-				"`payload` longtext not null, `attempts` tinyint unsigned not null, " +
-				"`reserved_at` int unsigned null, `available_at` int unsigned not null, " +
-				"`created_at` int unsigned not null)" + tail,
-			"alter table `" + jobs + "` add index `" + jobs + "_queue_index`(`queue`)",
-			"create table `" + failed + "` (`id` bigint unsigned not null " +
-				"auto_increment primary key, `uuid` varchar(255) not null, " +
-				"`connection` text not null, `queue` text not null, " +
-				"`payload` longtext not null, `exception` longtext not null, " +
-				"`failed_at` timestamp not null default CURRENT_TIMESTAMP)" + tail,
-			"alter table `" + failed + "` add unique `" + failed + "_uuid_unique`(`uuid`)",
-		}
+	stmts, err := schema.Statements(engine, jobs, failed)
+	if err != nil {
+		panic(err) // open has already refused unknown engines
 	}
-	return []string{
-		`create table "` + jobs + `" ("id" integer primary key autoincrement not null, ` +
-			`"queue" varchar not null, "payload" text not null, ` +
-			`"attempts" integer not null, "reserved_at" integer, ` +
-			`"available_at" integer not null, "created_at" integer not null)`,
-		`create index "` + jobs + `_queue_index" on "` + jobs + `" ("queue")`,
-		`create table "` + failed + `" ("id" integer primary key autoincrement not null, ` +
-			`"uuid" varchar not null, "connection" text not null, "queue" text not null, ` +
-			`"payload" text not null, "exception" text not null, ` +
-			`"failed_at" datetime not null default CURRENT_TIMESTAMP)`,
-		`create unique index "` + failed + `_uuid_unique" on "` + failed + `" ("uuid")`,
-	}
+	return stmts
 }
 
 // Job is a jobs row as DatabaseQueue::buildDatabaseRecord writes it.
