@@ -11,7 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/tickiti/supervisor-api/shared/apigw"
 	"github.com/tickiti/supervisor-api/shared/cursor"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
+	"github.com/tickiti/supervisor-api/shared/dynamo/taskstore"
 	"github.com/tickiti/supervisor-api/shared/httpapi"
 	"github.com/tickiti/supervisor-api/shared/supertasks"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
@@ -19,7 +21,7 @@ import (
 
 func main() {
 	log := apigw.NewLogger()
-	client, err := dynamo.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
+	client, err := ddb.NewFromEnv(os.Getenv("DYNAMODB_ENDPOINT"))
 	if err != nil {
 		log.Error("start", "err", err)
 		os.Exit(1)
@@ -33,7 +35,7 @@ func main() {
 	}
 	table := os.Getenv("SUPERVISOR_TABLE")
 	e := &supertasks.Endpoint{
-		Tasks:   dynamo.NewTaskStore(client, table),
+		Tasks:   taskstore.New(client, table),
 		Cursors: cursor.New(dynamo.CursorKey(client, table)),
 		Now:     time.Now,
 		Grace:   grace,

@@ -2,6 +2,7 @@ package ddb_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +61,7 @@ func TestRoundTripOfEveryType(t *testing.T) {
 		"ss": ddb.SS([]string{"a", "b"}),
 		"l":  ddb.L([]ddb.Value{ddb.S("a"), ddb.Int(1)}),
 		"m":  ddb.M(map[string]ddb.Value{"k": ddb.S("v")}),
+
 	} {
 		item[k] = v
 	}
@@ -80,6 +82,24 @@ func TestRoundTripOfEveryType(t *testing.T) {
 	missing, err := c.GetItem(ctx, &ddb.GetItemInput{TableName: "t", Key: key("p", "2")})
 	if err != nil || missing.Item != nil {
 		t.Errorf("missing item = %v, %v", missing.Item, err)
+	}
+}
+
+func TestMarshalKeepsEmptyListsAndMaps(t *testing.T) {
+	for _, tt := range []struct {
+		v    ddb.Value
+		want string
+	}{
+		{ddb.L(nil), `{"L":[]}`},
+		{ddb.M(nil), `{"M":{}}`},
+		{ddb.S(""), `{"S":""}`},
+		{ddb.Bool(false), `{"BOOL":false}`},
+		{ddb.Null(), `{"NULL":true}`},
+	} {
+		got, err := json.Marshal(tt.v)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("Marshal = %s, %v; want %s", got, err, tt.want)
+		}
 	}
 }
 

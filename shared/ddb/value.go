@@ -1,6 +1,9 @@
 package ddb
 
-import "strconv"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Value is one DynamoDB attribute value in the service's JSON form:
 // exactly one field is set. It marshals to {"S":"x"}, {"N":"1"},
@@ -16,6 +19,38 @@ type Value struct {
 	BS   [][]byte         `json:"BS,omitempty"`
 	L    []Value          `json:"L,omitempty"`
 	M    map[string]Value `json:"M,omitempty"`
+}
+
+// MarshalJSON writes the one field that is set. An empty list or map is
+// written as [] or {}, which a struct tag's omitempty would drop.
+func (v Value) MarshalJSON() ([]byte, error) {
+	var key string
+	var val any
+	switch {
+	case v.S != nil:
+		key, val = "S", *v.S
+	case v.N != nil:
+		key, val = "N", *v.N
+	case v.B != nil:
+		key, val = "B", v.B
+	case v.BOOL != nil:
+		key, val = "BOOL", *v.BOOL
+	case v.NULL != nil:
+		key, val = "NULL", *v.NULL
+	case v.SS != nil:
+		key, val = "SS", v.SS
+	case v.NS != nil:
+		key, val = "NS", v.NS
+	case v.BS != nil:
+		key, val = "BS", v.BS
+	case v.L != nil:
+		key, val = "L", v.L
+	case v.M != nil:
+		key, val = "M", v.M
+	default:
+		return []byte("{}"), nil
+	}
+	return json.Marshal(map[string]any{key: val})
 }
 
 // Item is a DynamoDB item or key: attribute names to values.

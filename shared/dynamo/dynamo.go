@@ -33,13 +33,12 @@ func wrap(step string, err error) error {
 // unavailable reports whether err means "not now": what ddb calls
 // unavailable, and too many table operations at once.
 func unavailable(err error) bool {
-	return ddb.Unavailable(err) || ddb.IsCode(err, "LimitExceededException") ||
-		sdkUnavailable(err)
+	return ddb.Unavailable(err) || ddb.IsCode(err, "LimitExceededException")
 }
 
 // isConditionFailed reports whether a single write's condition failed.
 func isConditionFailed(err error) bool {
-	return ddb.IsCode(err, "ConditionalCheckFailedException") || sdkConditionFailed(err)
+	return ddb.IsCode(err, "ConditionalCheckFailedException")
 }
 
 func timeString(t time.Time) string {

@@ -173,26 +173,17 @@ func putCursorKey(ctx context.Context, c *ddb.Client, table string) error {
 }
 
 // CursorKey returns a function that reads the cursor signing key from the
-// supervisor table, for cursor.New. It reads on call, not when built. c
-// is a *ddb.Client, or the SDK's client while the task store uses it.
-func CursorKey[C cursorKeyClient](c C, table string) func(context.Context) ([]byte, error) {
+// supervisor table, for cursor.New. It reads on call, not when built.
+func CursorKey(c *ddb.Client, table string) func(context.Context) ([]byte, error) {
 	return func(ctx context.Context) ([]byte, error) {
-		return getCursorKey(ctx, c, table)
+		out, err := c.GetItem(ctx, &ddb.GetItemInput{TableName: table, Key: cursorKeyItem()})
+		if err != nil {
+			return nil, wrap("get cursor key", err)
+		}
+		key := out.Item.Bytes("key")
+		if key == nil {
+			return nil, fmt.Errorf("no cursor key in table %s: run create-tables", table)
+		}
+		return key, nil
 	}
-}
-
-func readCursorKey(ctx context.Context, c *ddb.Client, table string) ([]byte, error) {
-	out, err := c.GetItem(ctx, &ddb.GetItemInput{TableName: table, Key: cursorKeyItem()})
-	if err != nil {
-		return nil, wrap("get cursor key", err)
-	}
-	key := out.Item.Bytes("key")
-	if key == nil {
-		return nil, errNoCursorKey(table)
-	}
-	return key, nil
-}
-
-func errNoCursorKey(table string) error {
-	return fmt.Errorf("no cursor key in table %s: run create-tables", table)
 }

@@ -1,4 +1,9 @@
-package dynamo
+// Package taskstore keeps the super-tasks in the supervisor table, as
+// shared/supertasks/ITEMS.md documents: one partition holding the
+// current-set pointer, every imported set's items and each task's last
+// run. It is apart from package dynamo so that the functions that do not
+// read tasks link none of the schedule and file parsing.
+package taskstore
 
 import (
 	"context"
@@ -11,9 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/supertasks"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
@@ -38,25 +41,50 @@ const txMax = 100
 // the set while it was reading.
 const loadAttempts = 3
 
-// TaskStore keeps the super-tasks in the supervisor table. An import
+// Store keeps the super-tasks in the supervisor table. An import
 // writes a whole new version of the set beside the current one, then
 // switches the current-set pointer in one conditional write, so readers
 // see either the old set or the new one, never a mixture, however many
 // items the set has.
-type TaskStore struct {
-	client   Client
+type Store struct {
+	client   *ddb.Client
 	table    string
 	pageSize int32
 }
 
-// NewTaskStore returns a store over table.
-func NewTaskStore(c Client, table string) *TaskStore {
-	return &TaskStore{client: c, table: table}
+// New returns a store over table.
+func New(c *ddb.Client, table string) *Store {
+	return &Store{client: c, table: table}
+}
+
+// Key attributes of the supervisor table.
+const (
+	attrPK = "pk"
+	attrSK = "sk"
+)
+
+// wrap describes a failed call: an outage becomes EUnavailable.
+func wrap(step string, err error) error {
+	if ddb.Unavailable(err) {
+		return supervisor.Unavailable("DynamoDB", fmt.Errorf("%s: %w", step, err))
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+func isConditionFailed(err error) bool {
+	return ddb.IsCode(err, "ConditionalCheckFailedException")
+}
+
+func timeString(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 // WithPageSize returns a copy of s whose queries ask for at most n items
 // a page (0: as many as DynamoDB gives), so tests can force paging.
-func (s *TaskStore) WithPageSize(n int32) *TaskStore {
+func (s *Store) WithPageSize(n int32) *Store {
 	c := *s
 	c.pageSize = n
 	return &c
@@ -70,8 +98,8 @@ func taskSetKey(version, kind, name string) string {
 	return k
 }
 
-func (s *TaskStore) key(sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{attrPK: str(tasksPK), attrSK: str(sk)}
+func (s *Store) key(sk string) ddb.Item {
+	return ddb.Item{attrPK: ddb.S(tasksPK), attrSK: ddb.S(sk)}
 }
 
 // pointer is the current-set item.
@@ -87,9 +115,9 @@ type pointer struct {
 // tasks partition. A task whose item does not follow the documented
 // shape is kept, with why in Snapshot.Broken. When an import replaced the
 // set during the read, Load reads again.
-func (s *TaskStore) Load(ctx context.Context) (supertasks.Snapshot, error) {
+func (s *Store) Load(ctx context.Context) (supertasks.Snapshot, error) {
 	for range loadAttempts {
-		items, err := s.query(ctx, "", nil)
+		items, err := s.query(ctx, "", "")
 		if err != nil {
 			return supertasks.Snapshot{}, wrap("load tasks", err)
 		}
@@ -104,25 +132,23 @@ func (s *TaskStore) Load(ctx context.Context) (supertasks.Snapshot, error) {
 
 // query returns every item of the tasks partition whose sort key begins
 // with prefix ("" for all), following LastEvaluatedKey.
-func (s *TaskStore) query(ctx context.Context, prefix string,
-	projection *string) ([]map[string]types.AttributeValue, error) {
-	in := &dynamodb.QueryInput{
-		TableName:              aws.String(s.table),
-		KeyConditionExpression: aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(tasksPK),
-		},
-		ConsistentRead:       aws.Bool(true),
+func (s *Store) query(ctx context.Context, prefix string,
+	projection string) ([]ddb.Item, error) {
+	in := &ddb.QueryInput{
+		TableName:              s.table,
+		KeyConditionExpression: "pk = :pk",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk": ddb.S(tasksPK),
+		}},
+		ConsistentRead:       true,
 		ProjectionExpression: projection,
+		Limit:                s.pageSize,
 	}
 	if prefix != "" {
-		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :prefix)")
-		in.ExpressionAttributeValues[":prefix"] = str(prefix)
+		in.KeyConditionExpression = "pk = :pk AND begins_with(sk, :prefix)"
+		in.ExpressionAttributeValues[":prefix"] = ddb.S(prefix)
 	}
-	if s.pageSize > 0 {
-		in.Limit = aws.Int32(s.pageSize)
-	}
-	var items []map[string]types.AttributeValue
+	var items []ddb.Item
 	for {
 		out, err := s.client.Query(ctx, in)
 		if err != nil {
@@ -139,12 +165,12 @@ func (s *TaskStore) query(ctx context.Context, prefix string,
 // decodeSnapshot keeps the pointer's version of the set and the runs. It
 // reports false when the version's items are not all there: an import
 // replaced and deleted them while the query ran.
-func decodeSnapshot(items []map[string]types.AttributeValue) (supertasks.Snapshot, bool) {
+func decodeSnapshot(items []ddb.Item) (supertasks.Snapshot, bool) {
 	snap := supertasks.Snapshot{Runs: map[string]supertasks.Run{},
 		Broken: map[string]string{}}
 	var cur pointer
 	for _, it := range items {
-		if sval(it, attrSK) == taskCurrentSK {
+		if it.Str(attrSK) == taskCurrentSK {
 			cur = decodePointer(it)
 		}
 	}
@@ -152,7 +178,7 @@ func decodeSnapshot(items []map[string]types.AttributeValue) (supertasks.Snapsho
 	prefix := taskSetPrefix + cur.version + "#"
 	settings := false
 	for _, it := range items {
-		sk := sval(it, attrSK)
+		sk := it.Str(attrSK)
 		switch {
 		case strings.HasPrefix(sk, taskRunPrefix):
 			snap.Runs[strings.TrimPrefix(sk, taskRunPrefix)] = decodeRun(it)
@@ -182,11 +208,11 @@ func decodeSnapshot(items []map[string]types.AttributeValue) (supertasks.Snapsho
 		len(snap.Set.Templates) == cur.templates
 }
 
-func decodePointer(it map[string]types.AttributeValue) pointer {
+func decodePointer(it ddb.Item) pointer {
 	return pointer{
-		version:    sval(it, "version"),
-		importedAt: parseTime(sval(it, "imported_at")),
-		importedBy: sval(it, "imported_by"),
+		version:    it.Str("version"),
+		importedAt: parseTime(it.Str("imported_at")),
+		importedBy: it.Str("imported_by"),
 		tasks:      int(taskInt(it, "tasks")),
 		templates:  int(taskInt(it, "templates")),
 	}
@@ -194,7 +220,7 @@ func decodePointer(it map[string]types.AttributeValue) pointer {
 
 // decodeTask reads a task item leniently: what another writer stored in
 // the wrong shape is left empty and named in the returned reason.
-func decodeTask(it map[string]types.AttributeValue, name string) (supertasks.Task, string) {
+func decodeTask(it ddb.Item, name string) (supertasks.Task, string) {
 	var bad []string
 	t := supertasks.Task{
 		ID:                 taskStr(it, "id", &bad),
@@ -217,24 +243,24 @@ func decodeTask(it map[string]types.AttributeValue, name string) (supertasks.Tas
 	return t, "stored item: " + strings.Join(bad, ", ")
 }
 
-func decodeTemplate(it map[string]types.AttributeValue) supertasks.Template {
+func decodeTemplate(it ddb.Item) supertasks.Template {
 	return supertasks.Template{
-		ID:          sval(it, "id"),
-		Name:        sval(it, "name"),
-		Description: sval(it, "description"),
-		Command:     sval(it, "command"),
+		ID:          it.Str("id"),
+		Name:        it.Str("name"),
+		Description: it.Str("description"),
+		Command:     it.Str("command"),
 		Options:     taskMap(it, "options", nil),
 	}
 }
 
-func decodeRun(it map[string]types.AttributeValue) supertasks.Run {
+func decodeRun(it ddb.Item) supertasks.Run {
 	r := supertasks.Run{
-		StartedAt:  parseTime(sval(it, "started_at")),
-		Status:     supertasks.RunStatus(sval(it, "status")),
-		RecordedAt: parseTime(sval(it, "recorded_at")),
+		StartedAt:  parseTime(it.Str("started_at")),
+		Status:     supertasks.RunStatus(it.Str("status")),
+		RecordedAt: parseTime(it.Str("recorded_at")),
 	}
-	if n, ok := it["duration_ms"].(*types.AttributeValueMemberN); ok {
-		if ms, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+	if n := it.Num("duration_ms"); n != "" {
+		if ms, err := strconv.ParseInt(n, 10, 64); err == nil {
 			r.DurationMS = &ms
 		}
 	}
@@ -243,31 +269,31 @@ func decodeRun(it map[string]types.AttributeValue) supertasks.Run {
 
 // taskStr reads a string attribute. A missing or mistyped one reads as ""
 // and, when bad is not nil, is named in it.
-func taskStr(it map[string]types.AttributeValue, name string, bad *[]string) string {
-	v, ok := it[name].(*types.AttributeValueMemberS)
-	if !ok {
+func taskStr(it ddb.Item, name string, bad *[]string) string {
+	v := it[name].S
+	if v == nil {
 		if bad != nil {
 			*bad = append(*bad, name+" is not a string")
 		}
 		return ""
 	}
-	return v.Value
+	return *v
 }
 
-func taskBool(it map[string]types.AttributeValue, name string, bad *[]string) bool {
-	v, ok := it[name].(*types.AttributeValueMemberBOOL)
-	if !ok && bad != nil {
+func taskBool(it ddb.Item, name string, bad *[]string) bool {
+	v := it[name].BOOL
+	if v == nil && bad != nil {
 		*bad = append(*bad, name+" is not a boolean")
 	}
-	return ok && v.Value
+	return v != nil && *v
 }
 
-func taskInt(it map[string]types.AttributeValue, name string) int64 {
-	v, _ := it[name].(*types.AttributeValueMemberN)
+func taskInt(it ddb.Item, name string) int64 {
+	v := it[name].N
 	if v == nil {
 		return -1
 	}
-	n, err := strconv.ParseInt(v.Value, 10, 64)
+	n, err := strconv.ParseInt(*v, 10, 64)
 	if err != nil {
 		return -1
 	}
@@ -275,11 +301,12 @@ func taskInt(it map[string]types.AttributeValue, name string) int64 {
 }
 
 // taskMap reads a map attribute; a missing one is nil.
-func taskMap(it map[string]types.AttributeValue, name string, bad *[]string) map[string]any {
-	switch v := it[name].(type) {
-	case nil, *types.AttributeValueMemberNULL:
+func taskMap(it ddb.Item, name string, bad *[]string) map[string]any {
+	v, ok := it[name]
+	switch {
+	case !ok || v.NULL != nil:
 		return nil
-	case *types.AttributeValueMemberM:
+	case v.M != nil:
 		m, _ := fromAttr(v).(map[string]any)
 		if len(m) == 0 {
 			return nil
@@ -293,27 +320,27 @@ func taskMap(it map[string]types.AttributeValue, name string, bad *[]string) map
 }
 
 // fromAttr turns an attribute into the JSON-like value a task set holds.
-func fromAttr(av types.AttributeValue) any {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return v.Value
-	case *types.AttributeValueMemberBOOL:
-		return v.Value
-	case *types.AttributeValueMemberN:
-		if i, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+func fromAttr(v ddb.Value) any {
+	switch {
+	case v.S != nil:
+		return *v.S
+	case v.BOOL != nil:
+		return *v.BOOL
+	case v.N != nil:
+		if i, err := strconv.ParseInt(*v.N, 10, 64); err == nil {
 			return i
 		}
-		f, _ := strconv.ParseFloat(v.Value, 64)
+		f, _ := strconv.ParseFloat(*v.N, 64)
 		return supertasks.Normalize(f)
-	case *types.AttributeValueMemberM:
-		m := make(map[string]any, len(v.Value))
-		for k, e := range v.Value {
+	case v.M != nil:
+		m := make(map[string]any, len(v.M))
+		for k, e := range v.M {
 			m[k] = fromAttr(e)
 		}
 		return m
-	case *types.AttributeValueMemberL:
-		l := make([]any, len(v.Value))
-		for i, e := range v.Value {
+	case v.L != nil:
+		l := make([]any, len(v.L))
+		for i, e := range v.L {
 			l[i] = fromAttr(e)
 		}
 		return l
@@ -323,36 +350,36 @@ func fromAttr(av types.AttributeValue) any {
 
 // toAttr turns a JSON-like value (as supertasks.Set.Validate admits) into
 // an attribute.
-func toAttr(v any) types.AttributeValue {
+func toAttr(v any) ddb.Value {
 	switch x := v.(type) {
 	case string:
-		return str(x)
+		return ddb.S(x)
 	case bool:
-		return &types.AttributeValueMemberBOOL{Value: x}
+		return ddb.Bool(x)
 	case int64:
-		return &types.AttributeValueMemberN{Value: strconv.FormatInt(x, 10)}
+		return ddb.Int(x)
 	case float64:
-		return &types.AttributeValueMemberN{Value: strconv.FormatFloat(x, 'g', -1, 64)}
+		return ddb.N(strconv.FormatFloat(x, 'g', -1, 64))
 	case map[string]any:
-		m := make(map[string]types.AttributeValue, len(x))
+		m := make(map[string]ddb.Value, len(x))
 		for k, e := range x {
 			m[k] = toAttr(e)
 		}
-		return &types.AttributeValueMemberM{Value: m}
+		return ddb.M(m)
 	case []any:
-		l := make([]types.AttributeValue, len(x))
+		l := make([]ddb.Value, len(x))
 		for i, e := range x {
 			l[i] = toAttr(e)
 		}
-		return &types.AttributeValueMemberL{Value: l}
+		return ddb.L(l)
 	}
-	return &types.AttributeValueMemberNULL{Value: true}
+	return ddb.Null()
 }
 
 // withMaps adds each non-empty map of maps to attrs. An empty map is left
 // out: a missing attribute reads as none.
-func withMaps(attrs map[string]types.AttributeValue,
-	maps map[string]map[string]any) map[string]types.AttributeValue {
+func withMaps(attrs ddb.Item,
+	maps map[string]map[string]any) ddb.Item {
 	for name, m := range maps {
 		if len(m) > 0 {
 			attrs[name] = toAttr(m)
@@ -362,29 +389,29 @@ func withMaps(attrs map[string]types.AttributeValue,
 }
 
 // setItems returns the items of set stored as version.
-func setItems(set supertasks.Set, version string) []map[string]types.AttributeValue {
-	item := func(sk string, attrs map[string]types.AttributeValue) map[string]types.AttributeValue {
-		attrs[attrPK], attrs[attrSK], attrs["version"] = str(tasksPK), str(sk), str(version)
+func setItems(set supertasks.Set, version string) []ddb.Item {
+	item := func(sk string, attrs ddb.Item) ddb.Item {
+		attrs[attrPK], attrs[attrSK], attrs["version"] = ddb.S(tasksPK), ddb.S(sk), ddb.S(version)
 		return attrs
 	}
-	items := []map[string]types.AttributeValue{item(taskSetKey(version, "settings", ""),
-		withMaps(map[string]types.AttributeValue{},
+	items := []ddb.Item{item(taskSetKey(version, "settings", ""),
+		withMaps(ddb.Item{},
 			map[string]map[string]any{"settings": set.Settings}))}
 	for _, t := range set.Templates {
 		items = append(items, item(taskSetKey(version, "template", t.Name),
-			withMaps(map[string]types.AttributeValue{
-				"id": str(t.ID), "name": str(t.Name), "description": str(t.Description),
-				"command": str(t.Command),
+			withMaps(ddb.Item{
+				"id": ddb.S(t.ID), "name": ddb.S(t.Name), "description": ddb.S(t.Description),
+				"command": ddb.S(t.Command),
 			}, map[string]map[string]any{"options": t.Options})))
 	}
 	for _, t := range set.Tasks {
 		items = append(items, item(taskSetKey(version, "task", t.Name),
-			withMaps(map[string]types.AttributeValue{
-				"id": str(t.ID), "name": str(t.Name), "description": str(t.Description),
-				"schedule": str(t.Schedule), "timezone": str(t.Timezone),
-				"enabled":             &types.AttributeValueMemberBOOL{Value: t.Enabled},
-				"without_overlapping": &types.AttributeValueMemberBOOL{Value: t.WithoutOverlapping},
-				"command":             str(t.Command),
+			withMaps(ddb.Item{
+				"id": ddb.S(t.ID), "name": ddb.S(t.Name), "description": ddb.S(t.Description),
+				"schedule": ddb.S(t.Schedule), "timezone": ddb.S(t.Timezone),
+				"enabled":             ddb.Bool(t.Enabled),
+				"without_overlapping": ddb.Bool(t.WithoutOverlapping),
+				"command":             ddb.S(t.Command),
 			}, map[string]map[string]any{"environment": t.Environment, "options": t.Options})))
 	}
 	return items
@@ -402,7 +429,7 @@ func setItems(set supertasks.Set, version string) []map[string]types.AttributeVa
 // that it is still that version; then delete the older versions' items.
 // Should that last step fail, the new set is current and the version is
 // returned with the error; the next import deletes what was left.
-func (s *TaskStore) Import(ctx context.Context, set supertasks.Set, by string,
+func (s *Store) Import(ctx context.Context, set supertasks.Set, by string,
 	now time.Time) (string, error) {
 	if ps := set.Validate(); len(ps) > 0 {
 		return "", ps
@@ -413,7 +440,7 @@ func (s *TaskStore) Import(ctx context.Context, set supertasks.Set, by string,
 	}
 	// Listed before the switch: an import that starts later reads the new
 	// pointer, and its items are not in this list.
-	old, err := s.query(ctx, taskSetPrefix, aws.String("sk"))
+	old, err := s.query(ctx, taskSetPrefix, "sk")
 	if err != nil {
 		return "", wrap("list old task items", err)
 	}
@@ -441,11 +468,11 @@ func newVersion(now time.Time) string {
 	return now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-func (s *TaskStore) current(ctx context.Context) (pointer, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
+func (s *Store) current(ctx context.Context) (pointer, error) {
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName:      s.table,
 		Key:            s.key(taskCurrentSK),
-		ConsistentRead: aws.Bool(true),
+		ConsistentRead: true,
 	})
 	if err != nil {
 		return pointer{}, wrap("get current task set", err)
@@ -456,25 +483,25 @@ func (s *TaskStore) current(ctx context.Context) (pointer, error) {
 	return decodePointer(out.Item), nil
 }
 
-func (s *TaskStore) switchTo(ctx context.Context, from, to string, set supertasks.Set,
+func (s *Store) switchTo(ctx context.Context, from, to string, set supertasks.Set,
 	by string, now time.Time) error {
-	in := &dynamodb.PutItemInput{
-		TableName: aws.String(s.table),
-		Item: map[string]types.AttributeValue{
-			attrPK: str(tasksPK), attrSK: str(taskCurrentSK),
-			"version":     str(to),
-			"imported_at": str(timeString(now)),
-			"imported_by": str(by),
-			"tasks":       &types.AttributeValueMemberN{Value: strconv.Itoa(len(set.Tasks))},
-			"templates":   &types.AttributeValueMemberN{Value: strconv.Itoa(len(set.Templates))},
+	in := &ddb.PutItemInput{
+		TableName: s.table,
+		Item: ddb.Item{
+			attrPK: ddb.S(tasksPK), attrSK: ddb.S(taskCurrentSK),
+			"version":     ddb.S(to),
+			"imported_at": ddb.S(timeString(now)),
+			"imported_by": ddb.S(by),
+			"tasks":       ddb.Int(int64(len(set.Tasks))),
+			"templates":   ddb.Int(int64(len(set.Templates))),
 		},
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ConditionExpression: "attribute_not_exists(pk)",
 	}
 	if from != "" {
-		in.ConditionExpression = aws.String("version = :from")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{":from": str(from)}
+		in.ConditionExpression = "version = :from"
+		in.ExpressionAttributeValues = ddb.Item{":from": ddb.S(from)}
 	}
-	_, err := s.client.PutItem(ctx, in)
+	err := s.client.PutItem(ctx, in)
 	if isConditionFailed(err) {
 		return supervisor.Errorf(supervisor.EConflict,
 			"another import replaced the task set meanwhile; import again")
@@ -485,22 +512,22 @@ func (s *TaskStore) switchTo(ctx context.Context, from, to string, set supertask
 	return nil
 }
 
-func putsOf(table string, items []map[string]types.AttributeValue) []types.TransactWriteItem {
-	out := make([]types.TransactWriteItem, len(items))
+func putsOf(table string, items []ddb.Item) []ddb.TransactWriteItem {
+	out := make([]ddb.TransactWriteItem, len(items))
 	for i, it := range items {
-		out[i] = types.TransactWriteItem{Put: &types.Put{
-			TableName: aws.String(table), Item: it,
+		out[i] = ddb.TransactWriteItem{Put: &ddb.PutItemInput{
+			TableName: table, Item: it,
 		}}
 	}
 	return out
 }
 
-func deletesOf(table string, items []map[string]types.AttributeValue) []types.TransactWriteItem {
-	out := make([]types.TransactWriteItem, len(items))
+func deletesOf(table string, items []ddb.Item) []ddb.TransactWriteItem {
+	out := make([]ddb.TransactWriteItem, len(items))
 	for i, it := range items {
-		out[i] = types.TransactWriteItem{Delete: &types.Delete{
-			TableName: aws.String(table),
-			Key:       map[string]types.AttributeValue{attrPK: str(tasksPK), attrSK: it[attrSK]},
+		out[i] = ddb.TransactWriteItem{Delete: &ddb.DeleteItemInput{
+			TableName: table,
+			Key:       ddb.Item{attrPK: ddb.S(tasksPK), attrSK: it[attrSK]},
 		}}
 	}
 	return out
@@ -508,9 +535,9 @@ func deletesOf(table string, items []map[string]types.AttributeValue) []types.Tr
 
 // writeAll applies ops in transactions of up to 100. Each is idempotent,
 // so a failed call may simply be repeated.
-func (s *TaskStore) writeAll(ctx context.Context, ops []types.TransactWriteItem) error {
+func (s *Store) writeAll(ctx context.Context, ops []ddb.TransactWriteItem) error {
 	for chunk := range slices.Chunk(ops, txMax) {
-		_, err := s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		err := s.client.TransactWriteItems(ctx, &ddb.TransactWriteItemsInput{
 			TransactItems: chunk,
 		})
 		if err != nil {
@@ -522,7 +549,7 @@ func (s *TaskStore) writeAll(ctx context.Context, ops []types.TransactWriteItem)
 
 // Export returns the current set, tasks and templates by name, as Import
 // would take it back.
-func (s *TaskStore) Export(ctx context.Context) (supertasks.Set, error) {
+func (s *Store) Export(ctx context.Context) (supertasks.Set, error) {
 	snap, err := s.Load(ctx)
 	if err != nil {
 		return supertasks.Set{}, err
@@ -534,7 +561,7 @@ func (s *TaskStore) Export(ctx context.Context) (supertasks.Set, error) {
 // the one before: the last report wins. The task must be in the current
 // set (ENotFound otherwise, which catches a misspelt name); a run that
 // fails run.Check answers EInvalid.
-func (s *TaskStore) RecordRun(ctx context.Context, name string, run supertasks.Run) error {
+func (s *Store) RecordRun(ctx context.Context, name string, run supertasks.Run) error {
 	if err := run.Check(); err != nil {
 		return err
 	}
@@ -545,10 +572,10 @@ func (s *TaskStore) RecordRun(ctx context.Context, name string, run supertasks.R
 	if cur.version == "" {
 		return supervisor.Errorf(supervisor.ENotFound, "no task set was imported yet")
 	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            aws.String(s.table),
+	out, err := s.client.GetItem(ctx, &ddb.GetItemInput{
+		TableName:            s.table,
 		Key:                  s.key(taskSetKey(cur.version, "task", name)),
-		ProjectionExpression: aws.String("sk"),
+		ProjectionExpression: "sk",
 	})
 	if err != nil {
 		return wrap("get task", err)
@@ -557,19 +584,16 @@ func (s *TaskStore) RecordRun(ctx context.Context, name string, run supertasks.R
 		return supervisor.Errorf(supervisor.ENotFound,
 			"no task named %q in the current set", name)
 	}
-	item := map[string]types.AttributeValue{
-		attrPK: str(tasksPK), attrSK: str(taskRunPrefix + name),
-		"started_at":  str(timeString(run.StartedAt)),
-		"status":      str(string(run.Status)),
-		"recorded_at": str(timeString(run.RecordedAt)),
+	item := ddb.Item{
+		attrPK: ddb.S(tasksPK), attrSK: ddb.S(taskRunPrefix + name),
+		"started_at":  ddb.S(timeString(run.StartedAt)),
+		"status":      ddb.S(string(run.Status)),
+		"recorded_at": ddb.S(timeString(run.RecordedAt)),
 	}
 	if run.DurationMS != nil {
-		item["duration_ms"] = &types.AttributeValueMemberN{
-			Value: strconv.FormatInt(*run.DurationMS, 10)}
+		item["duration_ms"] = ddb.Int(*run.DurationMS)
 	}
-	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.table), Item: item,
-	})
+	err = s.client.PutItem(ctx, &ddb.PutItemInput{TableName: s.table, Item: item})
 	if err != nil {
 		return wrap("put task run", err)
 	}

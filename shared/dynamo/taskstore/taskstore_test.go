@@ -1,24 +1,24 @@
-package dynamo_test
+package taskstore_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/tickiti/supervisor-api/shared/dynamo"
+	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo/dynamotest"
+	"github.com/tickiti/supervisor-api/shared/dynamo/taskstore"
 	"github.com/tickiti/supervisor-api/shared/supertasks"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 	"github.com/truora/minidyn/server"
 )
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
 // bigSet returns a valid set of n tasks named prefix-000 onwards, with
 // two templates and settings.
@@ -40,22 +40,22 @@ func bigSet(prefix string, n int) supertasks.Set {
 	return s
 }
 
-func newTaskStore(t *testing.T) (*dynamo.TaskStore, *dynamotest.DB) {
+func newTaskStore(t *testing.T) (*taskstore.Store, *dynamotest.DB) {
 	t.Helper()
 	db := dynamotest.New(t)
-	return dynamo.NewTaskStore(db.Client, dynamotest.Tables.Supervisor).WithPageSize(7), db
+	return taskstore.New(db.DDB, dynamotest.Tables.Supervisor).WithPageSize(7), db
 }
 
 // countSetItems counts the stored items of every version of the set.
 func countSetItems(t *testing.T, db *dynamotest.DB) int {
 	t.Helper()
-	out, err := db.Client.Query(t.Context(), &dynamodb.QueryInput{
-		TableName:              aws.String(dynamotest.Tables.Supervisor),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :v)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: "tasks"},
-			":v":  &types.AttributeValueMemberS{Value: "v#"},
-		},
+	out, err := db.DDB.Query(t.Context(), &ddb.QueryInput{
+		TableName:              dynamotest.Tables.Supervisor,
+		KeyConditionExpression: "pk = :pk AND begins_with(sk, :v)",
+		Expression: ddb.Expression{ExpressionAttributeValues: ddb.Item{
+			":pk": ddb.S("tasks"),
+			":v":  ddb.S("v#"),
+		}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +63,7 @@ func countSetItems(t *testing.T, db *dynamotest.DB) int {
 	return len(out.Items)
 }
 
-func mustLoad(t *testing.T, s *dynamo.TaskStore) supertasks.Snapshot {
+func mustLoad(t *testing.T, s *taskstore.Store) supertasks.Snapshot {
 	t.Helper()
 	snap, err := s.Load(t.Context())
 	if err != nil {
@@ -105,35 +105,44 @@ func TestTaskImportBeyondOneTransaction(t *testing.T) {
 	}
 }
 
-// failingClient passes calls through to DynamoDB until its countdown of
-// transactions runs out, then has the server fail every call.
-type failingClient struct {
-	dynamo.Client
+// failingTransport passes requests through to DynamoDB until its
+// countdown of transactions runs out, then has the server fail every
+// call; onPut, when set, runs once before the next PutItem.
+type failingTransport struct {
 	db     *dynamotest.DB
 	left   int
 	onPut  func()
 	failed bool
 }
 
-func (c *failingClient) TransactWriteItems(ctx context.Context,
-	in *dynamodb.TransactWriteItemsInput,
-	o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	if c.left--; c.left < 0 && !c.failed {
-		c.failed = true
-		c.db.Server.EmulateFailureForTable(dynamotest.Tables.Supervisor,
-			server.FailureConditionInternalServerError)
+func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	switch r.Header.Get("X-Amz-Target") {
+	case "DynamoDB_20120810.TransactWriteItems":
+		if f.left--; f.left < 0 && !f.failed {
+			f.failed = true
+			f.db.Server.EmulateFailureForTable(dynamotest.Tables.Supervisor,
+				server.FailureConditionInternalServerError)
+		}
+	case "DynamoDB_20120810.PutItem":
+		if f.onPut != nil {
+			hook := f.onPut
+			f.onPut = nil
+			hook()
+		}
 	}
-	return c.Client.TransactWriteItems(ctx, in, o...)
+	return http.DefaultTransport.RoundTrip(r)
 }
 
-func (c *failingClient) PutItem(ctx context.Context, in *dynamodb.PutItemInput,
-	o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	if c.onPut != nil {
-		f := c.onPut
-		c.onPut = nil
-		f()
+// storeVia returns a store whose requests go through f.
+func storeVia(t *testing.T, f *failingTransport) *taskstore.Store {
+	t.Helper()
+	o := dynamotest.DDBOptions(f.db.URL)
+	o.HTTPClient = &http.Client{Transport: f}
+	c, err := ddb.New(o)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return c.Client.PutItem(ctx, in, o...)
+	return taskstore.New(c, dynamotest.Tables.Supervisor)
 }
 
 func TestTaskImportFailureLeavesPreviousSet(t *testing.T) {
@@ -144,8 +153,7 @@ func TestTaskImportFailureLeavesPreviousSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The third of three transactions fails: 200 of 253 items are written.
-	fc := &failingClient{Client: db.Client, db: db, left: 2}
-	broken := dynamo.NewTaskStore(fc, dynamotest.Tables.Supervisor)
+	broken := storeVia(t, &failingTransport{db: db, left: 2})
 	_, err := broken.Import(ctx, bigSet("b", 250), "ops", t0.Add(time.Hour))
 	if supervisor.ErrorCode(err) != supervisor.EUnavailable {
 		t.Fatalf("Import during an outage = %v, want EUnavailable", err)
@@ -170,15 +178,14 @@ func TestTaskImportRaceConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	winner := bigSet("w", 4)
-	fc := &failingClient{Client: db.Client, db: db, left: 1 << 30}
-	fc.onPut = func() {
+	ft := &failingTransport{db: db, left: 1 << 30}
+	ft.onPut = func() {
 		// Another import completes between this one's writes and switch.
 		if _, err := s.Import(ctx, winner, "other", t0.Add(time.Minute)); err != nil {
 			t.Errorf("racing Import: %v", err)
 		}
 	}
-	_, err := dynamo.NewTaskStore(fc, dynamotest.Tables.Supervisor).
-		Import(ctx, bigSet("l", 5), "ops", t0.Add(time.Minute))
+	_, err := storeVia(t, ft).Import(ctx, bigSet("l", 5), "ops", t0.Add(time.Minute))
 	if supervisor.ErrorCode(err) != supervisor.EConflict {
 		t.Fatalf("losing Import = %v, want EConflict", err)
 	}
@@ -207,7 +214,7 @@ func TestTaskImportRefusesInvalidSet(t *testing.T) {
 func TestTaskExportRoundTrip(t *testing.T) {
 	s, _ := newTaskStore(t)
 	ctx := t.Context()
-	data, err := os.ReadFile("../supertasks/testdata/demo.yaml")
+	data, err := os.ReadFile("../../supertasks/testdata/demo.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,10 +317,10 @@ func TestLoadAnswersMalformedItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Another writer replaces a task with a bad cron and a string flag.
-	S := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-	_, err = db.Client.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(dynamotest.Tables.Supervisor),
-		Item: map[string]types.AttributeValue{
+	S := ddb.S
+	err = db.DDB.PutItem(ctx, &ddb.PutItemInput{
+		TableName: dynamotest.Tables.Supervisor,
+		Item: ddb.Item{
 			"pk": S("tasks"), "sk": S("v#" + v + "#task#a-001"), "version": S(v),
 			"id": S("a-001"), "schedule": S("0 0 32 * *"), "timezone": S("UTC"),
 			"enabled": S("yes"), "command": S("x"),
