@@ -8,10 +8,13 @@ LOCAL_DIR   := .aws-sam/local
 RIE         := bin/aws-lambda-rie
 
 # LogicalId of each function in template.yaml, and its main package.
-FUNCTIONS := AuthorizerFunction DiagnosticsFunction SuperTasksFunction
+FUNCTIONS := AuthorizerFunction JobsFunction HealthFunction \
+	SuperTasksFunction DiagnosticsFunction
 pkg_AuthorizerFunction  := ./functions/authorizer
-pkg_DiagnosticsFunction := ./functions/diagnostics
+pkg_JobsFunction        := ./functions/jobs
+pkg_HealthFunction      := ./functions/health
 pkg_SuperTasksFunction  := ./functions/supertasks
+pkg_DiagnosticsFunction := ./functions/diagnostics
 
 .PHONY: run test bench reset build-local rie clean \
 	$(addprefix build-,$(FUNCTIONS)) $(addprefix local-,$(FUNCTIONS))

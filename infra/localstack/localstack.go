@@ -22,11 +22,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/tickiti/supervisor-api/infra/ddblocal"
+	"github.com/tickiti/supervisor-api/infra/demoqueue"
 	"github.com/tickiti/supervisor-api/infra/localgw"
 	"github.com/tickiti/supervisor-api/infra/rie"
 	"github.com/tickiti/supervisor-api/infra/sam"
 	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
+	"github.com/tickiti/supervisor-api/shared/dynamo/taskstore"
+	"github.com/tickiti/supervisor-api/shared/health"
+	"github.com/tickiti/supervisor-api/shared/ignore"
+	"github.com/tickiti/supervisor-api/shared/supertasks"
+	"github.com/tickiti/supervisor-api/shared/supervisor"
 	"github.com/truora/minidyn/server"
 )
 
@@ -71,6 +77,15 @@ type Config struct {
 
 	// Logger receives the gateway's access lines; nil discards them.
 	Logger *slog.Logger
+
+	// QueueDSN is the helpdesk queue database the jobs and health
+	// functions use. "" means a demo SQLite queue: QueueFile, made with
+	// demo jobs when it does not exist.
+	QueueDSN string
+
+	// QueueFile is the demo queue's path when QueueDSN is ""; "" means a
+	// file in a temporary directory that Close removes.
+	QueueFile string
 }
 
 // Stack is a running local API. Close it to stop every child process.
@@ -89,12 +104,13 @@ type Stack struct {
 	// "" otherwise (no seeding, or seeded on an earlier run).
 	Token string
 
-	tmpl  *sam.Template
-	db    *ddblocal.Server
-	pools localgw.Pools
-	srv   *http.Server
-	url   string
-	state string
+	tmpl    *sam.Template
+	db      *ddblocal.Server
+	pools   localgw.Pools
+	srv     *http.Server
+	url     string
+	state   string
+	tempDir string // the demo queue's, removed by Close
 
 	done     chan struct{} // closed when the gateway stops serving
 	serveErr error         // why it stopped, set before done closes
@@ -127,6 +143,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	if s.Token, err = s.prepareTables(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if cfg.QueueDSN, err = s.prepareQueue(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if s.pools, err = startPools(tmpl, cfg, s.db.URL()); err != nil {
@@ -180,7 +199,66 @@ func (s *Stack) prepareTables(ctx context.Context, cfg Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("localstack: seed: %w", err)
 	}
-	return token, nil
+	if token != "" {
+		err = seedDemoExtras(ctx, s.DDB, s.Tables.Supervisor, time.Now())
+	}
+	return token, err
+}
+
+// seedDemoExtras adds what makes the demo's other endpoints speak: the
+// demo set of super-tasks, a disk threshold on / and an ignore pattern
+// that mutes one kind of the demo queue's failures.
+func seedDemoExtras(ctx context.Context, c *ddb.Client, table string, now time.Time) error {
+	set, err := supertasks.DemoSet()
+	if err != nil {
+		return err
+	}
+	if _, err := taskstore.New(c, table).Import(ctx, set, "seed", now); err != nil {
+		return fmt.Errorf("localstack: seed tasks: %w", err)
+	}
+	change := func(id string) health.Change {
+		return health.Change{RequestID: id, At: now,
+			Principal: supervisor.Principal{UserID: dynamo.DemoUserID}}
+	}
+	hs := dynamo.NewHealthStore(c, table)
+	label := "root file system"
+	_, err = hs.CreateThreshold(ctx, health.DiskThreshold{Path: "/",
+		WarningPercent: 80, CriticalPercent: 90, Label: &label}, change("seed-disk"))
+	if err != nil {
+		return fmt.Errorf("localstack: seed threshold: %w", err)
+	}
+	why := "the mail relay's greylisting: retried by the mailer itself"
+	_, err = hs.CreatePattern(ctx, ignore.Pattern{
+		Pattern: `TransportException: .*\b451\b`, Description: &why}, change("seed-pattern"))
+	if err != nil {
+		return fmt.Errorf("localstack: seed pattern: %w", err)
+	}
+	return nil
+}
+
+// prepareQueue returns the queue DSN the functions get: cfg.QueueDSN, or
+// a demo SQLite queue made when missing.
+func (s *Stack) prepareQueue(ctx context.Context, cfg Config) (string, error) {
+	if cfg.QueueDSN != "" {
+		return cfg.QueueDSN, nil
+	}
+	path := cfg.QueueFile
+	if path == "" {
+		dir, err := os.MkdirTemp("", "supervisor-queue-")
+		if err != nil {
+			return "", err
+		}
+		s.tempDir = dir
+		path = filepath.Join(dir, "queue.sqlite")
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if err := demoqueue.Create(ctx, path, time.Now()); err != nil {
+		return "", fmt.Errorf("localstack: demo queue: %w", err)
+	}
+	return "sqlite:" + path, nil
 }
 
 // startPools makes one emulator pool per function of the template. The
@@ -199,7 +277,7 @@ func startPools(tmpl *sam.Template, cfg Config, endpoint string,
 			Name:     id,
 			Dir:      dir,
 			Emulator: cfg.Emulator,
-			Env:      functionEnv(fn, tmpl.Stage, endpoint),
+			Env:      functionEnv(fn, tmpl.Stage, endpoint, cfg.QueueDSN),
 			Timeout:  fn.Timeout,
 			MemoryMB: fn.MemoryMB,
 			Output:   cfg.Output,
@@ -214,7 +292,7 @@ func startPools(tmpl *sam.Template, cfg Config, endpoint string,
 }
 
 // functionEnv resolves a function's variables for the local stack.
-func functionEnv(fn *sam.Function, stage, endpoint string) map[string]string {
+func functionEnv(fn *sam.Function, stage, endpoint, queueDSN string) map[string]string {
 	env := map[string]string{"DYNAMODB_ENDPOINT": endpoint}
 	for k, v := range fn.Env {
 		switch v.Ref {
@@ -227,6 +305,14 @@ func functionEnv(fn *sam.Function, stage, endpoint string) map[string]string {
 		default:
 			env[k] = v.Literal
 		}
+	}
+	// What AWS reads from elsewhere: the queue DSN from a secret, disk
+	// usage from CloudWatch. Here the DSN is given and disks are local.
+	if _, ok := fn.Env["QUEUE_DSN_SECRET"]; ok {
+		env["QUEUE_DSN"] = queueDSN
+	}
+	if _, ok := fn.Env["DISK_SOURCE"]; ok {
+		env["DISK_SOURCE"] = "statfs"
 	}
 	return env
 }
@@ -320,6 +406,9 @@ func (s *Stack) Close() error {
 		}
 	}
 	errs = append(errs, s.stop())
+	if s.tempDir != "" {
+		errs = append(errs, os.RemoveAll(s.tempDir))
+	}
 	return errors.Join(errs...)
 }
 

@@ -84,6 +84,8 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		Seed:      true,
 		Output:    os.Stderr,
 		Logger:    log,
+		QueueDSN:  os.Getenv("QUEUE_DSN"),
+		QueueFile: filepath.Join(filepath.Dir(o.state), "queue.sqlite"),
 	})
 	if err != nil {
 		return err
