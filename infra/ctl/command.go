@@ -33,6 +33,8 @@ var commands = []*command{
 	userSetRoleCommand, userShowCommand,
 	tokenIssueCommand, tokenListCommand, tokenRevokeCommand,
 	flagSetCommand, flagListCommand,
+	tasksImportCommand, tasksExportCommand, tasksListCommand,
+	tasksRecordRunCommand,
 }
 
 // groups are the first words of the two-word commands.
@@ -40,6 +42,7 @@ var groups = map[string]string{
 	"user":  "add, disable, enable, show users and set their role",
 	"token": "issue, list and revoke a user's API tokens",
 	"flag":  "set and list the diagnostic option flags",
+	"tasks": "import, export and list the super-tasks and record their runs",
 }
 
 // lookup finds the command args start with and returns it with the rest
@@ -137,17 +140,18 @@ func isUsage(err error) bool {
 // printRootHelp lists every command and the global flags.
 func printRootHelp(w io.Writer, global *flag.FlagSet) {
 	fmt.Fprint(w, `supervisorctl manages the Supervisor API's DynamoDB tables: users, their
-API tokens and the diagnostic flags. It uses AWS credentials (the standard
-chain: environment, shared files, SSO, roles), never API tokens.
+API tokens, the diagnostic flags, and the super-tasks with their runs. It
+uses AWS credentials (the standard chain: environment, shared files, SSO,
+roles), never API tokens.
 
 Usage: supervisorctl [global flags] COMMAND [flags] [arguments]
 
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "  %-15s %s\n", "help [COMMAND]", "Show this list or a command's help")
+	fmt.Fprintf(w, "  %-16s %s\n", "help [COMMAND]", "Show this list or a command's help")
 	fmt.Fprint(w, "\nGlobal flags, given before the command:\n")
 	printFlags(w, global)
 	fmt.Fprint(w, `
@@ -161,7 +165,7 @@ func printGroupHelp(w io.Writer, group string) {
 	fmt.Fprintf(w, "supervisorctl %s: %s.\n\nCommands:\n", group, groups[group])
 	for _, c := range commands {
 		if strings.HasPrefix(c.name, group+" ") {
-			fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+			fmt.Fprintf(w, "  %-16s %s\n", c.name, c.summary)
 		}
 	}
 }

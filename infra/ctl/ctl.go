@@ -1,6 +1,7 @@
 // Package ctl is the operators' command-line tool, supervisorctl: it
-// creates the tables, manages users and their tokens and sets the
-// diagnostic flags, against the local stack or AWS alike. It talks to
+// creates the tables, manages users and their tokens, sets the
+// diagnostic flags, imports and exports the super-tasks and records their
+// runs, against the local stack or AWS alike. It talks to
 // DynamoDB with AWS credentials, never with API tokens. The program in
 // infra/cmd/supervisorctl only calls Run.
 //
@@ -26,6 +27,7 @@ import (
 	"github.com/tickiti/supervisor-api/shared/auth"
 	"github.com/tickiti/supervisor-api/shared/ddb"
 	"github.com/tickiti/supervisor-api/shared/dynamo"
+	"github.com/tickiti/supervisor-api/shared/dynamo/taskstore"
 )
 
 // Exit codes Run returns.
@@ -47,7 +49,7 @@ var LocalTables = dynamo.Tables{
 const EndpointFile = "dynamodb-endpoint"
 
 // Env is what Run takes from its surroundings. A zero field means the real
-// thing: os.Getenv, time.Now, Connect and ".local".
+// thing: os.Getenv, time.Now, Connect, ".local" and os.Stdin.
 type Env struct {
 	// Getenv reads an environment variable.
 	Getenv func(key string) string
@@ -58,6 +60,8 @@ type Env struct {
 	Connect func(ctx context.Context, endpoint string, local bool) (ddb.Options, error)
 	// LocalDir is the local stack's directory, holding EndpointFile.
 	LocalDir string
+	// Stdin is what tasks import - reads.
+	Stdin io.Reader
 }
 
 func (e Env) withDefaults() Env {
@@ -72,6 +76,9 @@ func (e Env) withDefaults() Env {
 	}
 	if e.LocalDir == "" {
 		e.LocalDir = ".local"
+	}
+	if e.Stdin == nil {
+		e.Stdin = os.Stdin
 	}
 	return e
 }
@@ -287,6 +294,15 @@ func (s *session) flags(ctx context.Context) (*dynamo.FlagStore, error) {
 		return nil, err
 	}
 	return dynamo.NewFlagStore(c, s.target.tables.Supervisor), nil
+}
+
+// tasks returns the store of super-tasks and their runs.
+func (s *session) tasks(ctx context.Context) (*taskstore.Store, error) {
+	c, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return taskstore.New(c, s.target.tables.Supervisor), nil
 }
 
 // redact hides anything in a message that looks like a token of this API,

@@ -32,6 +32,8 @@ type harness struct {
 	dir  string            // the local stack's directory
 	// outputs keeps everything the tool printed, to count tokens in.
 	outputs []string
+	now     time.Time // the tool's clock; zero means t0
+	stdin   string    // what the tool reads from stdin
 }
 
 // newHarness starts a DynamoDB whose tables are the stack "test"'s, and
@@ -56,11 +58,16 @@ type result struct {
 func (h *harness) run(args ...string) result {
 	h.t.Helper()
 	var out, errw bytes.Buffer
+	now := t0
+	if !h.now.IsZero() {
+		now = h.now
+	}
 	env := ctl.Env{
 		Getenv:   func(k string) string { return h.vars[k] },
-		Now:      func() time.Time { return t0 },
+		Now:      func() time.Time { return now },
 		Connect:  connect,
 		LocalDir: h.dir,
+		Stdin:    strings.NewReader(h.stdin),
 	}
 	code := ctl.Run(h.t.Context(), args, &out, &errw, env)
 	h.outputs = append(h.outputs, out.String(), errw.String())
@@ -107,6 +114,8 @@ func TestHelp(t *testing.T) {
 		{"user", "enable"}, {"user", "set-role"}, {"user", "show"},
 		{"token", "issue"}, {"token", "list"}, {"token", "revoke"},
 		{"flag", "set"}, {"flag", "list"},
+		{"tasks", "import"}, {"tasks", "export"}, {"tasks", "record-run"},
+		{"tasks", "list"},
 	}
 	for _, name := range names {
 		for _, form := range []string{"--help", "-h", "help"} {
@@ -125,7 +134,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"help"}, {"--help"}, {"user", "--help"},
-		{"token", "help"}, {"help", "flag"}} {
+		{"token", "help"}, {"help", "flag"}, {"tasks", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := h.run(args...)
 			if r.code != 0 || !strings.Contains(r.stdout, "Commands:") {

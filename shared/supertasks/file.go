@@ -112,7 +112,8 @@ func jsonSyntax(data []byte) (Problem, bool) {
 	p := Problem{Message: "not valid JSON: " + err.Error()}
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		p.Line, p.Column = lineCol(data, syn.Offset)
+		// Offset counts the bytes read, the bad one included.
+		p.Line, p.Column = lineCol(data, syn.Offset-1)
 	}
 	return p, false
 }

@@ -77,7 +77,7 @@ tasks: []
 			`4:36: /tasks/0/enabled: must be true or false`,
 		}},
 		{name: "JSON syntax", format: JSON, file: "{\n  \"tasks\": [\n    {\"name\": \"a\",}\n  ]\n}",
-			want: []string{`3:19: not valid JSON: invalid character '}' ` +
+			want: []string{`3:18: not valid JSON: invalid character '}' ` +
 				`looking for beginning of object key string`}},
 	}
 	for _, tt := range tests {
@@ -154,5 +154,16 @@ func TestDemoSet(t *testing.T) {
 	set, err := DemoSet()
 	if err != nil || len(set.Tasks) != 6 {
 		t.Errorf("DemoSet() = %d tasks, %v", len(set.Tasks), err)
+	}
+}
+
+func TestJSONSyntaxErrorPlace(t *testing.T) {
+	_, err := ParseFile([]byte("{\n  \"tasks\": [x]\n}"), JSON)
+	var ps Problems
+	if !errors.As(err, &ps) || len(ps) != 1 {
+		t.Fatalf("ParseFile = %v, want one problem", err)
+	}
+	if ps[0].Line != 2 || ps[0].Column != 13 {
+		t.Errorf("problem at %d:%d, want 2:13 (the x)", ps[0].Line, ps[0].Column)
 	}
 }

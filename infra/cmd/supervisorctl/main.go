@@ -1,6 +1,6 @@
 // Command supervisorctl is the operators' tool for the Supervisor API:
-// it creates the tables, manages users, their tokens and the diagnostic
-// flags, against the local stack or AWS. Run supervisorctl help for the
+// it creates the tables, manages users, their tokens, the diagnostic
+// flags and the super-tasks, against the local stack or AWS. Run supervisorctl help for the
 // commands; package ctl holds the logic.
 package main
 
