@@ -61,7 +61,6 @@ func TestRoundTripOfEveryType(t *testing.T) {
 		"ss": ddb.SS([]string{"a", "b"}),
 		"l":  ddb.L([]ddb.Value{ddb.S("a"), ddb.Int(1)}),
 		"m":  ddb.M(map[string]ddb.Value{"k": ddb.S("v")}),
-
 	} {
 		item[k] = v
 	}

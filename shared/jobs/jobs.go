@@ -56,11 +56,14 @@ type ListQuery struct {
 }
 
 // Page is one page of a list: the total over all pages, the items, and
-// the position to continue after (nil on the last page).
+// the position to continue after (nil on the last page). A backend may
+// stop counting early: then TotalExact is false and Total is a lower
+// bound.
 type Page[T any] struct {
-	Total int64
-	Items []T
-	Next  *Position
+	Total      int64
+	TotalExact bool
+	Items      []T
+	Next       *Position
 }
 
 // Outcome is what a retry or delete did to one id.

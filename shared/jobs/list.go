@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/tickiti/supervisor-api/shared/httpapi"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
@@ -26,6 +27,7 @@ type listRequest struct {
 // section is one half of the list answer.
 type section[T any] struct {
 	Total      int64   `json:"total"`
+	TotalExact bool    `json:"total_exact"`
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"next_cursor"`
 }
@@ -73,11 +75,18 @@ func checkList(req listRequest) (string, int, error) {
 		bad = append(bad, supervisor.FieldError{Field: "/detail",
 			Reason: "needs job_ids: at most 10 failed jobs"})
 	}
+	// The paging fields are named along with the others, not instead.
 	limit, err := req.Check()
+	var perr *supervisor.Error
+	if errors.As(err, &perr) {
+		bad = append(bad, perr.Fields...)
+	} else if err != nil {
+		return "", 0, err
+	}
 	if len(bad) > 0 {
 		return "", 0, supervisor.Invalid(bad...)
 	}
-	return state, limit, err
+	return state, limit, nil
 }
 
 // List answers queued and failed jobs, or the failed jobs job_ids names.
@@ -94,8 +103,8 @@ func (e *Endpoint) List(ctx context.Context, r httpapi.Request) (httpapi.Reply, 
 		return httpapi.Reply{}, err
 	}
 	reply := listReply{
-		Queued: section[QueuedJob]{Items: []QueuedJob{}},
-		Failed: section[FailedJob]{Items: []FailedJob{}},
+		Queued: section[QueuedJob]{Items: []QueuedJob{}, TotalExact: true},
+		Failed: section[FailedJob]{Items: []FailedJob{}, TotalExact: true},
 	}
 	if req.JobIDs != nil {
 		return e.named(ctx, req, reply)
@@ -133,7 +142,7 @@ func (e *Endpoint) named(ctx context.Context, req listRequest, reply listReply) 
 		}
 	}
 	e.markFailed(found, e.protected())
-	reply.Failed = section[FailedJob]{Total: int64(len(found)), Items: found}
+	reply.Failed = section[FailedJob]{Total: int64(len(found)), TotalExact: true, Items: found}
 	if reply.Failed.Items == nil {
 		reply.Failed.Items = []FailedJob{}
 	}
@@ -149,7 +158,7 @@ func (e *Endpoint) listQueued(ctx context.Context, q ListQuery, cur *string) (se
 	if err != nil {
 		return s, err
 	}
-	s.Total, s.Items = page.Total, page.Items
+	s.Total, s.TotalExact, s.Items = page.Total, page.TotalExact, page.Items
 	if s.Items == nil {
 		s.Items = []QueuedJob{}
 	}
@@ -167,7 +176,7 @@ func (e *Endpoint) listFailed(ctx context.Context, q ListQuery, cur *string) (se
 		return s, err
 	}
 	e.markFailed(page.Items, e.protected())
-	s.Total, s.Items = page.Total, page.Items
+	s.Total, s.TotalExact, s.Items = page.Total, page.TotalExact, page.Items
 	if s.Items == nil {
 		s.Items = []FailedJob{}
 	}
@@ -205,7 +214,13 @@ func (e *Endpoint) loadPatterns(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.Matcher.Set(ps)
+	// A stored pattern that does not compile is left out and the others
+	// apply, as in the health check: one bad pattern must not take the
+	// whole list down.
+	if err := e.Matcher.Set(ps); err != nil {
+		e.Log.WarnContext(ctx, "ignore patterns", "err", err)
+	}
+	return nil
 }
 
 func (e *Endpoint) protected() []string {
