@@ -64,7 +64,7 @@ func main() {
 		Now:       time.Now,
 	}
 	router := httpapi.NewRouter(supervisor.GroupHealth, e.Handlers(), log, time.Now)
-	lambda.Start(apigw.Proxy(health.WithRetryAfter(router)))
+	lambda.Start(apigw.Proxy(router))
 }
 
 // diskSource picks the deployment's disk source.

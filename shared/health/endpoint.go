@@ -177,24 +177,3 @@ func (e *Endpoint) delete(ctx context.Context, r httpapi.Request,
 	}
 	return httpapi.OK(deleteReply{ID: id, Deleted: true}), nil
 }
-
-// WithRetryAfter sets Retry-After on every 503 that lacks one. The router
-// sets it on problem documents only; a strict /health answers its report
-// with 503, and the contract asks for the header there too.
-func WithRetryAfter(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
-	})
-}
-
-type retryAfterWriter struct {
-	http.ResponseWriter
-}
-
-func (w *retryAfterWriter) WriteHeader(status int) {
-	h := w.Header()
-	if status == http.StatusServiceUnavailable && h.Get("Retry-After") == "" {
-		h.Set("Retry-After", httpapi.RetryAfterSeconds)
-	}
-	w.ResponseWriter.WriteHeader(status)
-}

@@ -105,7 +105,7 @@ func newAPI(t *testing.T) *api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &api{t: t, handler: health.WithRetryAfter(router), checker: checker, queue: q, db: db}
+	return &api{t: t, handler: router, checker: checker, queue: q, db: db}
 }
 
 // call posts body to path as p and checks the answer against the

@@ -80,6 +80,10 @@ func (rt *Router) serve(w http.ResponseWriter, r *http.Request, call Call) (stat
 	if err != nil {
 		return 0, err
 	}
+	if reply.Status == http.StatusServiceUnavailable {
+		// A reply may be a 503 too, such as a strict health report.
+		w.Header().Set("Retry-After", RetryAfterSeconds)
+	}
 	writeJSON(w, reply.Status, reply.Body)
 	return reply.Status, nil
 }

@@ -37,6 +37,8 @@ func testRouter(t *testing.T, logs *strings.Builder) *Router {
 			return Reply{}, errors.New("secret cause")
 		case "panic":
 			panic("secret cause")
+		case "busy":
+			return Reply{Status: http.StatusServiceUnavailable, Body: req}, nil
 		}
 		if _, err := req.Page.Check(); err != nil {
 			return Reply{}, err
@@ -91,6 +93,8 @@ func TestRouterConventions(t *testing.T) {
 		{name: "dependency down", body: `{"name":"down"}`, wantStatus: 503, wantType: "unavailable",
 			wantHeaders: map[string]string{"Retry-After": "5"}},
 		{name: "bug", body: `{"name":"bug"}`, wantStatus: 500, wantType: "internal"},
+		{name: "503 reply", body: `{"name":"busy"}`, wantStatus: 503,
+			wantHeaders: map[string]string{"Retry-After": "5"}},
 		{name: "panic", body: `{"name":"panic"}`, wantStatus: 500, wantType: "internal"},
 	}
 	for _, tt := range tests {
