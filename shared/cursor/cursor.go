@@ -104,3 +104,30 @@ func sign(key []byte, list string, body []byte) []byte {
 	m.Write(body)
 	return m.Sum(nil)
 }
+
+// byName is the position of a list ordered by a unique name.
+type byName struct {
+	After string `json:"a"`
+}
+
+// After returns the name a by-name cursor of list holds, and "" when cur
+// is nil (the first page). A bad cursor answers as Decode does.
+func (c *Codec) After(ctx context.Context, list string, cur *string) (string, error) {
+	if cur == nil {
+		return "", nil
+	}
+	var pos byName
+	if err := c.Decode(ctx, list, *cur, &pos); err != nil {
+		return "", err
+	}
+	return pos.After, nil
+}
+
+// Next returns the by-name cursor of list that continues after last.
+func (c *Codec) Next(ctx context.Context, list, last string) (*string, error) {
+	s, err := c.Encode(ctx, list, byName{After: last})
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}

@@ -69,3 +69,21 @@ func TestKeyFetchedOnceAndErrors(t *testing.T) {
 		t.Error("a 5-byte key was accepted")
 	}
 }
+
+func TestByName(t *testing.T) {
+	ctx := t.Context()
+	c := New(Static([]byte("0123456789abcdef0123456789abcdef")))
+	if after, err := c.After(ctx, "flags", nil); after != "" || err != nil {
+		t.Errorf("After(nil) = %q, %v", after, err)
+	}
+	next, err := c.Next(ctx, "flags", "log_level")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, err := c.After(ctx, "flags", next); after != "log_level" || err != nil {
+		t.Errorf("After(Next) = %q, %v", after, err)
+	}
+	if _, err := c.After(ctx, "tasks", next); supervisor.ErrorCode(err) != supervisor.EInvalid {
+		t.Errorf("another list's cursor: err = %v, want EInvalid", err)
+	}
+}

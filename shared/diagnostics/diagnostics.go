@@ -38,11 +38,6 @@ type listReply struct {
 	NextCursor *string           `json:"next_cursor"`
 }
 
-// position is a cursor's content: the last flag name of a page.
-type position struct {
-	After string `json:"a"`
-}
-
 const cursorList = "diagnostics/flags"
 
 // List answers one page of flags, by name.
@@ -55,13 +50,11 @@ func (e *Endpoint) List(ctx context.Context, r httpapi.Request) (httpapi.Reply, 
 	if err != nil {
 		return httpapi.Reply{}, err
 	}
-	var pos position
-	if req.Cursor != nil {
-		if err := e.Cursors.Decode(ctx, cursorList, *req.Cursor, &pos); err != nil {
-			return httpapi.Reply{}, err
-		}
+	after, err := e.Cursors.After(ctx, cursorList, req.Cursor)
+	if err != nil {
+		return httpapi.Reply{}, err
 	}
-	flags, more, err := e.Flags.ListFlags(ctx, limit, pos.After)
+	flags, more, err := e.Flags.ListFlags(ctx, limit, after)
 	if err != nil {
 		return httpapi.Reply{}, err
 	}
@@ -70,12 +63,10 @@ func (e *Endpoint) List(ctx context.Context, r httpapi.Request) (httpapi.Reply, 
 		reply.Flags = []supervisor.Flag{}
 	}
 	if more {
-		next, err := e.Cursors.Encode(ctx, cursorList,
-			position{After: flags[len(flags)-1].Name})
-		if err != nil {
+		last := flags[len(flags)-1].Name
+		if reply.NextCursor, err = e.Cursors.Next(ctx, cursorList, last); err != nil {
 			return httpapi.Reply{}, err
 		}
-		reply.NextCursor = &next
 	}
 	return httpapi.OK(reply), nil
 }

@@ -49,13 +49,9 @@ type templateView struct {
 	Options     map[string]any `json:"options"`
 }
 
-// position is a cursor's content: the last task name of a page. Names
-// are unique and the list is by name, so a page boundary survives an
-// import between two pages.
-type position struct {
-	After string `json:"a"`
-}
-
+// cursorList names the list for its cursors, which hold the last task
+// name of a page. Names are unique and the list is by name, so a page
+// boundary survives an import between two pages.
 const cursorList = "super-tasks/tasks"
 
 // List answers one page of tasks by name, with the settings and the
@@ -69,11 +65,9 @@ func (e *Endpoint) List(ctx context.Context, r httpapi.Request) (httpapi.Reply, 
 	if err != nil {
 		return httpapi.Reply{}, err
 	}
-	var pos position
-	if req.Cursor != nil {
-		if err := e.Cursors.Decode(ctx, cursorList, *req.Cursor, &pos); err != nil {
-			return httpapi.Reply{}, err
-		}
+	after, err := e.Cursors.After(ctx, cursorList, req.Cursor)
+	if err != nil {
+		return httpapi.Reply{}, err
 	}
 	snap, err := e.Tasks.Load(ctx)
 	if err != nil {
@@ -84,19 +78,17 @@ func (e *Endpoint) List(ctx context.Context, r httpapi.Request) (httpapi.Reply, 
 		grace = DefaultGrace
 	}
 	page, more := pageAfter(snap.Statuses(Clock{Now: e.Now(), Grace: grace}),
-		pos.After, limit)
+		after, limit)
 	reply := listReply{
 		Tasks:     page,
 		Settings:  Redact(snap.Set.Settings),
 		Templates: templateViews(snap.Set.Templates),
 	}
 	if more {
-		next, err := e.Cursors.Encode(ctx, cursorList,
-			position{After: page[len(page)-1].Name})
+		reply.NextCursor, err = e.Cursors.Next(ctx, cursorList, page[len(page)-1].Name)
 		if err != nil {
 			return httpapi.Reply{}, err
 		}
-		reply.NextCursor = &next
 	}
 	return httpapi.OK(reply), nil
 }
