@@ -6,7 +6,6 @@
 package main
 
 import (
-	"context"
 	"os"
 	"time"
 
@@ -43,33 +42,13 @@ func main() {
 	table := os.Getenv("SUPERVISOR_TABLE")
 	e := &jobs.Endpoint{
 		Backend:  queue,
-		Patterns: patterns{dynamo.NewHealthStore(client, table)},
+		Patterns: dynamo.NewHealthStore(client, table),
 		Matcher:  ignore.NewMatcher(time.Now),
-		Audit:    auditor{dynamo.NewAuditStore(client, table)},
+		Audit:    dynamo.JobsAudit{AuditStore: dynamo.NewAuditStore(client, table)},
 		Cursors:  cursor.New(dynamo.CursorKey(client, table)),
 		Log:      log,
 		Now:      time.Now,
 	}
 	router := httpapi.NewRouter(supervisor.GroupJobs, e.Handlers(), log, time.Now)
 	lambda.Start(apigw.Proxy(router))
-}
-
-// patterns reads the ignore patterns from the health settings.
-type patterns struct{ s *dynamo.HealthStore }
-
-func (p patterns) IgnorePatterns(ctx context.Context) ([]ignore.Pattern, error) {
-	st, err := p.s.Settings(ctx)
-	return st.Patterns, err
-}
-
-// auditor records job changes in the audit log.
-type auditor struct{ s *dynamo.AuditStore }
-
-func (a auditor) Begin(ctx context.Context, e jobs.AuditEntry) (string, error) {
-	return a.s.Begin(ctx, dynamo.Entry{Owner: e.Owner, TokenID: e.TokenID,
-		Action: e.Action, Targets: e.Targets, RequestID: e.RequestID, Time: e.Time})
-}
-
-func (a auditor) Complete(ctx context.Context, id, outcome string) error {
-	return a.s.Complete(ctx, id, outcome)
 }

@@ -62,16 +62,39 @@ var benchFunctions = []benchFunction{
 	},
 	{
 		name: "diagnostics", logicalID: "DiagnosticsFunction",
-		env: map[string]string{"SUPERVISOR_TABLE": "t", "DYNAMODB_ENDPOINT": unreachable},
-		// No authorizer context: the router answers 401 before any read.
-		event: func(b *testing.B) []byte {
-			return mustJSON(b, events.APIGatewayProxyRequest{
-				Resource: diagPath, Path: diagPath, HTTPMethod: http.MethodPost,
-				Body:           "{}",
-				RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench"},
-			})
-		},
+		env:   map[string]string{"SUPERVISOR_TABLE": "t", "DYNAMODB_ENDPOINT": unreachable},
+		event: unauthorized(diagPath),
 	},
+	// The groups measured for their own issues' budgets; each answers 401
+	// before reaching DynamoDB or the queue database.
+	{
+		name: "super-tasks", logicalID: "SuperTasksFunction",
+		env:   map[string]string{"SUPERVISOR_TABLE": "t", "DYNAMODB_ENDPOINT": unreachable},
+		event: unauthorized("/api/v1/supervisor/super-tasks"),
+	},
+	{
+		name: "jobs", logicalID: "JobsFunction",
+		env: map[string]string{"SUPERVISOR_TABLE": "t", "DYNAMODB_ENDPOINT": unreachable,
+			"QUEUE_DSN": "sqlite:/nonexistent/queue.sqlite"},
+		event: unauthorized("/api/v1/supervisor/jobs"),
+	},
+	{
+		name: "health", logicalID: "HealthFunction",
+		env: map[string]string{"SUPERVISOR_TABLE": "t", "DYNAMODB_ENDPOINT": unreachable,
+			"QUEUE_DSN": "sqlite:/nonexistent/queue.sqlite", "DISK_SOURCE": "statfs"},
+		event: unauthorized("/api/v1/supervisor/health"),
+	},
+}
+
+// unauthorized returns a proxy event for path without an authorizer
+// context: the router answers 401 before any read.
+func unauthorized(path string) func(*testing.B) []byte {
+	return func(b *testing.B) []byte {
+		return mustJSON(b, events.APIGatewayProxyRequest{
+			Resource: path, Path: path, HTTPMethod: http.MethodPost, Body: "{}",
+			RequestContext: events.APIGatewayProxyRequestContext{RequestID: "bench"},
+		})
+	}
 }
 
 func mustJSON(b *testing.B, v any) []byte {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tickiti/supervisor-api/shared/ddb"
+	"github.com/tickiti/supervisor-api/shared/jobs"
 	"github.com/tickiti/supervisor-api/shared/supervisor"
 )
 
@@ -84,6 +85,19 @@ func (s *AuditStore) Record(ctx context.Context, e Entry) error {
 		return wrap("record audit entry", err)
 	}
 	return nil
+}
+
+// JobsAudit records the jobs endpoints' changes in the audit log: it is
+// the jobs.Auditor over an AuditStore. Complete and the readers are the
+// store's own.
+type JobsAudit struct{ *AuditStore }
+
+var _ jobs.Auditor = JobsAudit{}
+
+// Begin writes e as a pending entry and returns its id, for Complete.
+func (a JobsAudit) Begin(ctx context.Context, e jobs.AuditEntry) (string, error) {
+	return a.AuditStore.Begin(ctx, Entry{Owner: e.Owner, TokenID: e.TokenID,
+		Action: e.Action, Targets: e.Targets, RequestID: e.RequestID, Time: e.Time})
 }
 
 const auditPKPrefix = "audit#"

@@ -77,6 +77,40 @@ func pathClaim(t health.DiskThreshold) string {
 
 // Settings reads every threshold and pattern with one (paged) Query.
 func (s *HealthStore) Settings(ctx context.Context) (health.Settings, error) {
+	var out health.Settings
+	err := s.query(ctx, "query health settings", "", func(sk string, item ddb.Item) {
+		switch {
+		case strings.HasPrefix(sk, skDisk):
+			out.Thresholds = append(out.Thresholds, decodeThreshold(item))
+		case strings.HasPrefix(sk, skPattern):
+			out.Patterns = append(out.Patterns, decodePattern(item))
+		}
+	})
+	if err != nil {
+		return health.Settings{}, err
+	}
+	return out, nil
+}
+
+// IgnorePatterns reads every ignore pattern, oldest first, with one
+// (paged) Query of the pattern items alone. It implements
+// jobs.PatternSource.
+func (s *HealthStore) IgnorePatterns(ctx context.Context) ([]ignore.Pattern, error) {
+	var out []ignore.Pattern
+	err := s.query(ctx, "query ignore patterns", skPattern, func(_ string, item ddb.Item) {
+		out = append(out, decodePattern(item))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// query runs one Query of the health partition, restricted to sort keys
+// that start with prefix unless it is "", and hands each item to f,
+// following LastEvaluatedKey.
+func (s *HealthStore) query(ctx context.Context, step, prefix string,
+	f func(sk string, item ddb.Item)) error {
 	in := &ddb.QueryInput{
 		TableName:              s.table,
 		KeyConditionExpression: "pk = :pk",
@@ -85,23 +119,20 @@ func (s *HealthStore) Settings(ctx context.Context) (health.Settings, error) {
 		}},
 		ConsistentRead: true,
 	}
-	var out health.Settings
+	if prefix != "" {
+		in.KeyConditionExpression += " AND begins_with(sk, :prefix)"
+		in.Expression.ExpressionAttributeValues[":prefix"] = ddb.S(prefix)
+	}
 	for {
 		page, err := s.client.Query(ctx, in)
 		if err != nil {
-			return health.Settings{}, wrap("query health settings", err)
+			return wrap(step, err)
 		}
 		for _, item := range page.Items {
-			sk := item.Str(attrSK)
-			switch {
-			case strings.HasPrefix(sk, skDisk):
-				out.Thresholds = append(out.Thresholds, decodeThreshold(item))
-			case strings.HasPrefix(sk, skPattern):
-				out.Patterns = append(out.Patterns, decodePattern(item))
-			}
+			f(item.Str(attrSK), item)
 		}
 		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
+			return nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}

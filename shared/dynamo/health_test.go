@@ -269,6 +269,18 @@ func TestSettingsIsOneQuery(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"Query": 1}, cc.calls); diff != "" {
 		t.Errorf("calls mismatch (-want +got):\n%s", diff)
 	}
+
+	clear(cc.calls)
+	patterns, err := s.IgnorePatterns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got.Patterns, patterns); diff != "" {
+		t.Errorf("IgnorePatterns mismatch (-Settings +IgnorePatterns):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]int{"Query": 1}, cc.calls); diff != "" {
+		t.Errorf("IgnorePatterns calls mismatch (-want +got):\n%s", diff)
+	}
 }
 
 func TestHealthChangesAreAudited(t *testing.T) {

@@ -84,7 +84,8 @@ func checkIDs(raw []json.RawMessage, max int) ([]string, error) {
 		var id string
 		field := fmt.Sprintf("/job_ids/%d", i)
 		switch {
-		case json.Unmarshal(r, &id) != nil:
+		// A JSON null would decode as "": it is not a string either.
+		case string(r) == "null" || json.Unmarshal(r, &id) != nil:
 			bad = append(bad, supervisor.FieldError{Field: field, Reason: "must be a string"})
 		case id == "":
 			bad = append(bad, supervisor.FieldError{Field: field, Reason: "must not be empty"})
@@ -150,7 +151,9 @@ func (e *Endpoint) change(ctx context.Context, r httpapi.Request, action string,
 	}
 	results, err := apply(ctx, ids, ChangeOptions{DryRun: req.DryRun, Now: now})
 	if err != nil {
-		e.complete(ctx, auditID, "error: "+string(supervisor.ErrorCode(err)))
+		// The ids done before the error stay done: the entry names them.
+		e.complete(ctx, auditID, strings.TrimSpace(summarize(results)+
+			" error: "+string(supervisor.ErrorCode(err))))
 		return httpapi.Reply{}, err
 	}
 	e.complete(ctx, auditID, summarize(results))

@@ -15,8 +15,9 @@ import (
 // `php artisan queue:retry` does, but moving it in one transaction per id:
 // a new jobs row (same payload, retryUntil refreshed, attempts 0,
 // available now) and the failed row gone. Concurrent retries of one id
-// enqueue it once. It returns one Result per id, in order; an error means
-// the ids before the failing one may have been retried.
+// enqueue it once. It returns one Result per id, in order. With an error
+// it returns the Results of the ids before the failing one, whose
+// transactions have committed.
 func (q *Queue) Retry(ctx context.Context, ids []string,
 	o jobs.ChangeOptions) ([]jobs.Result, error) {
 	return q.change(ctx, "retry", ids, o, jobs.Retried,
@@ -38,7 +39,8 @@ func (q *Queue) Retry(ctx context.Context, ids []string,
 }
 
 // Delete removes the failed jobs named by ids (uuids). It never touches
-// the jobs table. It returns one Result per id, in order.
+// the jobs table. It returns one Result per id, in order, or, with an
+// error, those of the ids before the failing one, as Retry does.
 func (q *Queue) Delete(ctx context.Context, ids []string,
 	o jobs.ChangeOptions) ([]jobs.Result, error) {
 	return q.change(ctx, "delete", ids, o, jobs.Deleted,
@@ -69,7 +71,7 @@ func (q *Queue) change(ctx context.Context, action string, ids []string,
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		out = append(out, jobs.Result{ID: id, Outcome: outcome})
 	}
