@@ -95,10 +95,10 @@ type ChangeOptions struct {
 // Backend is a queue store. Lists are newest first for failed jobs (by
 // failed_jobs.id descending) and oldest first for queued jobs (by jobs.id
 // ascending), the order Laravel's own tools use. Retry and Delete return
-// one Result per id, in the order given; ids must be distinct. With an
-// error they return the Results of the ids done before it, whose changes
-// stand. Errors that mean the database cannot answer now wrap a
-// supervisor EUnavailable error.
+// one Result per id, in the order given; ids must be distinct. They apply
+// all ids in one transaction: with an error nothing has changed. Errors
+// that mean the database cannot answer now wrap a supervisor
+// EUnavailable error.
 type Backend interface {
 	ListQueued(ctx context.Context, q ListQuery) (Page[QueuedJob], error)
 	ListFailed(ctx context.Context, q ListQuery) (Page[FailedJob], error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -859,33 +858,6 @@ func TestChangeAudit(t *testing.T) {
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Errorf("audit log as each change began (-want +got):\n%s", diff)
 	}
-}
-
-// TestChangeStoppedByAnOutage has the queue database fail after the
-// first id: the answer is 503, and the audit entry names what was done.
-func TestChangeStoppedByAnOutage(t *testing.T) {
-	f := newFixture(t, "sqlite", func(f *fixture) jobs.Backend {
-		return halfway{f.queue}
-	})
-	got := f.do(t, writer, retryPath, `{"job_ids":["f-default","f-mail-451"]}`)
-	checkProblem(t, got, 503, "unavailable", nil)
-	es := f.entries(t)
-	want := "f-default=retried error: unavailable"
-	if len(es) != 1 || es[0].Outcome != want {
-		t.Errorf("audit log %+v, want one entry with outcome %q", es, want)
-	}
-}
-
-// halfway is the queue as a backend whose database goes away after the
-// first id of a retry.
-type halfway struct{ *sqlqueue.Queue }
-
-func (h halfway) Retry(ctx context.Context, ids []string, o jobs.ChangeOptions) ([]jobs.Result, error) {
-	done, err := h.Queue.Retry(ctx, ids[:1], o)
-	if err != nil {
-		return done, err
-	}
-	return done, supervisor.Unavailable("the queue database", errors.New("connection lost"))
 }
 
 func TestChangeWithDynamoDBDown(t *testing.T) {

@@ -150,10 +150,11 @@ func (e *Endpoint) change(ctx context.Context, r httpapi.Request, action string,
 		return httpapi.Reply{}, fmt.Errorf("begin audit: %w", err)
 	}
 	results, err := apply(ctx, ids, ChangeOptions{DryRun: req.DryRun, Now: now})
+	// The change is made (or, on an error, rolled back): record it even if
+	// the caller has gone meanwhile.
+	ctx = context.WithoutCancel(ctx)
 	if err != nil {
-		// The ids done before the error stay done: the entry names them.
-		e.complete(ctx, auditID, strings.TrimSpace(summarize(results)+
-			" error: "+string(supervisor.ErrorCode(err))))
+		e.complete(ctx, auditID, "error: "+string(supervisor.ErrorCode(err)))
 		return httpapi.Reply{}, err
 	}
 	e.complete(ctx, auditID, summarize(results))

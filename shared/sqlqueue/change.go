@@ -6,18 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/tickiti/supervisor-api/shared/jobs"
 )
 
 // Retry puts each failed job named by ids (uuids) back on its queue, as
-// `php artisan queue:retry` does, but moving it in one transaction per id:
-// a new jobs row (same payload, retryUntil refreshed, attempts 0,
-// available now) and the failed row gone. Concurrent retries of one id
-// enqueue it once. It returns one Result per id, in order. With an error
-// it returns the Results of the ids before the failing one, whose
-// transactions have committed.
+// `php artisan queue:retry` does, but in one transaction: for each job a
+// new jobs row (same payload, retryUntil refreshed, attempts 0, available
+// now) and the failed row gone. Concurrent retries of one id enqueue it
+// once. It returns one Result per id, in order; with an error nothing
+// has changed.
 func (q *Queue) Retry(ctx context.Context, ids []string,
 	o jobs.ChangeOptions) ([]jobs.Result, error) {
 	return q.change(ctx, "retry", ids, o, jobs.Retried,
@@ -38,9 +38,9 @@ func (q *Queue) Retry(ctx context.Context, ids []string,
 		})
 }
 
-// Delete removes the failed jobs named by ids (uuids). It never touches
-// the jobs table. It returns one Result per id, in order, or, with an
-// error, those of the ids before the failing one, as Retry does.
+// Delete removes the failed jobs named by ids (uuids), in one
+// transaction. It never touches the jobs table. It returns one Result per
+// id, in order; with an error nothing has changed.
 func (q *Queue) Delete(ctx context.Context, ids []string,
 	o jobs.ChangeOptions) ([]jobs.Result, error) {
 	return q.change(ctx, "delete", ids, o, jobs.Deleted,
@@ -59,21 +59,26 @@ type failedRow struct {
 // apply does a change to one locked row that passed the checks.
 type apply func(ctx context.Context, c *conn, tx *sql.Tx, row failedRow) error
 
-// change runs apply in one transaction per id and answers the outcomes.
+// change runs apply over every id in one transaction and answers the
+// outcomes in the order of ids. One transaction means a fault midway
+// changes nothing, and an answer never stands for half a call. Rows are
+// locked in uuid order, so two calls over the same ids wait for each
+// other instead of deadlocking; they are then changed in the order of
+// ids, so retried jobs queue up in the order asked.
 func (q *Queue) change(ctx context.Context, action string, ids []string,
 	o jobs.ChangeOptions, done jobs.Outcome, f apply) ([]jobs.Result, error) {
-	out := make([]jobs.Result, 0, len(ids))
-	for _, id := range ids {
-		var outcome jobs.Outcome
-		err := q.do(ctx, action+" "+id, func(c *conn) error {
-			var err error
-			outcome, err = q.changeOne(ctx, c, id, o.DryRun, done, f)
-			return err
-		})
-		if err != nil {
-			return out, err
-		}
-		out = append(out, jobs.Result{ID: id, Outcome: outcome})
+	var outcomes map[string]jobs.Outcome
+	err := q.do(ctx, action+" jobs", func(c *conn) error {
+		var err error
+		outcomes, err = q.changeAll(ctx, c, ids, o.DryRun, done, f)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]jobs.Result, len(ids))
+	for i, id := range ids {
+		out[i] = jobs.Result{ID: id, Outcome: outcomes[id]}
 	}
 	return out, nil
 }
@@ -82,28 +87,29 @@ func (q *Queue) change(ctx context.Context, action string, ids []string,
 // serialization check runs before the database counts as unavailable.
 const conflictTries = 4
 
-// changeOne runs one id's transaction, again after a lost deadlock.
-func (q *Queue) changeOne(ctx context.Context, c *conn, id string, dryRun bool,
-	done jobs.Outcome, f apply) (jobs.Outcome, error) {
+// changeAll runs the transaction, again after a lost deadlock.
+func (q *Queue) changeAll(ctx context.Context, c *conn, ids []string, dryRun bool,
+	done jobs.Outcome, f apply) (map[string]jobs.Outcome, error) {
 	for try := 1; ; try++ {
-		outcome, err := q.tx(ctx, c, id, dryRun, done, f)
+		outcomes, err := q.tx(ctx, c, ids, dryRun, done, f)
 		if err == nil || !isConflict(err) || try == conflictTries {
-			return outcome, err
+			return outcomes, err
 		}
 		backoff := time.Duration(try) * (10*time.Millisecond +
 			rand.N(20*time.Millisecond))
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
-			return "", err
+			return nil, err
 		}
 	}
 }
 
-// tx locks the failed row named id, decides its outcome, applies f when
-// the outcome is done, and commits, or rolls back on a dry run.
-func (q *Queue) tx(ctx context.Context, c *conn, id string, dryRun bool,
-	done jobs.Outcome, f apply) (outcome jobs.Outcome, err error) {
+// tx locks each failed row named in ids, decides its outcome, applies f
+// where the outcome is done, and commits, or rolls back on a dry run or
+// any error.
+func (q *Queue) tx(ctx context.Context, c *conn, ids []string, dryRun bool,
+	done jobs.Outcome, f apply) (_ map[string]jobs.Outcome, err error) {
 	var opts *sql.TxOptions
 	if c.d == mariadb {
 		// No gap locks on a uuid that is not there.
@@ -111,20 +117,45 @@ func (q *Queue) tx(ctx context.Context, c *conn, id string, dryRun bool,
 	}
 	tx, err := c.db.BeginTx(ctx, opts)
 	if err != nil {
-		return "", fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
 	defer func() {
-		if err != nil || dryRun || outcome != done {
+		if err != nil || dryRun {
 			if rerr := tx.Rollback(); err == nil && rerr != nil {
 				err = fmt.Errorf("roll back: %w", rerr)
 			}
 		}
 	}()
+	rows := make(map[string]failedRow, len(ids))
+	for _, id := range slices.Sorted(slices.Values(ids)) {
+		row, found, err := c.lockFailed(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			rows[id] = row
+		}
+	}
+	outcomes := make(map[string]jobs.Outcome, len(ids))
+	for _, id := range ids {
+		if outcomes[id], err = q.changeRow(ctx, c, tx, rows, id, done, f); err != nil {
+			return nil, err
+		}
+	}
+	if !dryRun {
+		if err := tx.Commit(); err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+	}
+	return outcomes, nil
+}
 
-	row, found, err := c.lockFailed(ctx, tx, id)
+// changeRow applies f to the locked row of id when none of not_found,
+// protected and unsupported holds, in that order.
+func (q *Queue) changeRow(ctx context.Context, c *conn, tx *sql.Tx,
+	rows map[string]failedRow, id string, done jobs.Outcome, f apply) (jobs.Outcome, error) {
+	row, found := rows[id]
 	switch {
-	case err != nil:
-		return "", err
 	case !found:
 		return jobs.NotFound, nil
 	case q.isProtected(row.queue):
@@ -134,11 +165,6 @@ func (q *Queue) tx(ctx context.Context, c *conn, id string, dryRun bool,
 	}
 	if err := f(ctx, c, tx, row); err != nil {
 		return "", err
-	}
-	if !dryRun {
-		if err := tx.Commit(); err != nil {
-			return "", fmt.Errorf("commit: %w", err)
-		}
 	}
 	return done, nil
 }

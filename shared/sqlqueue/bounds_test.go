@@ -3,6 +3,7 @@ package sqlqueue_test
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/tickiti/supervisor-api/shared/jobs"
 	"github.com/tickiti/supervisor-api/shared/sqlqueue"
 	"github.com/tickiti/supervisor-api/shared/sqlqueue/sqlqueuetest"
@@ -37,4 +38,30 @@ func TestTotalStopsAtTheCap(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestRetryIsAllOrNothing has the database refuse the second job of a
+// retry, through a trigger: the first job's move is rolled back with it,
+// so the call changes nothing and answers the error.
+func TestRetryIsAllOrNothing(t *testing.T) {
+	d := sqlqueuetest.New(t, "sqlite")
+	d.InsertFailed(t, failed("a", "default"))
+	d.InsertFailed(t, failed("b", "default"))
+	trigger := `CREATE TRIGGER refuse_b BEFORE INSERT ON ` + d.Jobs +
+		` WHEN NEW.payload LIKE '%"uuid":"b"%' BEGIN SELECT RAISE(ABORT, 'refused'); END`
+	if _, err := d.SQL.Exec(trigger); err != nil {
+		t.Fatal(err)
+	}
+	q := open(t, d, sqlqueue.Config{})
+	before := d.FailedRows(t)
+	res, err := q.Retry(t.Context(), []string{"a", "b"}, jobs.ChangeOptions{Now: now})
+	if err == nil || res != nil {
+		t.Fatalf("Retry = %v, %v; want an error and no results", res, err)
+	}
+	if n := len(d.JobRows(t)); n != 0 {
+		t.Errorf("%d jobs rows after a failed retry, want 0", n)
+	}
+	if diff := cmp.Diff(before, d.FailedRows(t)); diff != "" {
+		t.Errorf("failed rows changed (-before +after):\n%s", diff)
+	}
 }
