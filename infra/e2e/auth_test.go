@@ -228,7 +228,7 @@ func forgedContext(t *testing.T, userID string) http.Header {
 // without the authorizer ignores the header.
 func TestForgedContext(t *testing.T) {
 	t.Run("through the authorizer", func(t *testing.T) {
-		e := start(t, withWriteRoute)
+		e := start(t)
 		_, read := e.superuserToken(t, "supervisor:read")
 		_, agent := e.issue(t, e.newUser(t, "agent"), "supervisor:read")
 		forged := forgedContext(t, dynamo.DemoUserID)

@@ -10,7 +10,7 @@ import (
 // judges every later route by it, so a revocation takes effect only when
 // the entry expires. The gateway's clock is moved instead of waiting.
 func TestAuthorizerCache(t *testing.T) {
-	e := start(t, withWriteRoute)
+	e := start(t)
 	ttl := e.stack.Template().Authorizer.TTL
 	if ttl <= 0 {
 		t.Fatalf("authorizer TTL = %v, want caching on", ttl)

@@ -76,20 +76,6 @@ const diagnosticsEvent = `            Path: /api/v1/supervisor/diagnostics
             Method: POST
 `
 
-// withWriteRoute serves POST /jobs/retry, a write route, from the
-// diagnostics function. In template.yaml every write route is still the
-// 405 mock (no function serves one yet), so without this no request
-// would ever reach the authorizer on a write route. Only the gateway's
-// policy is under test there: a request it lets through would reach a
-// function that answers 404 for a route not in its group.
-var withWriteRoute = templateEdit{diagnosticsEvent, diagnosticsEvent + `        WriteProbe:
-          Type: Api
-          Properties:
-            RestApiId: !Ref SupervisorApi
-            Path: /api/v1/supervisor/jobs/retry
-            Method: POST
-`}
-
 // withoutAuthorizer opens /diagnostics: no authorizer runs, so the
 // function alone decides who calls it.
 var withoutAuthorizer = templateEdit{diagnosticsEvent,
