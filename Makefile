@@ -16,7 +16,9 @@ pkg_HealthFunction      := ./functions/health
 pkg_SuperTasksFunction  := ./functions/supertasks
 pkg_DiagnosticsFunction := ./functions/diagnostics
 
-.PHONY: run test bench reset build-local rie clean \
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: run test lint bench reset build-local rie clean \
 	$(addprefix build-,$(FUNCTIONS)) $(addprefix local-,$(FUNCTIONS))
 
 ## SAM: arm64 Linux bootstraps, static, stripped.
@@ -40,6 +42,11 @@ run: build-local
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 bench: build-local
 	$(GO) test -run '^$$' -bench . -benchtime 200x ./...

@@ -348,6 +348,7 @@ func TestHealthEndpoints(t *testing.T) {
 	})
 
 	t.Run("invalid ignore pattern", func(t *testing.T) {
+		//lint:ignore SA1000 the test needs the compile error of a bad pattern
 		_, compileErr := regexp.Compile(`(unclosed`)
 		got := e.do(t, request{path: exceptionStorePath, auth: write,
 			body: `{"pattern":"(unclosed"}`})
