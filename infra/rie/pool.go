@@ -218,26 +218,45 @@ func (p *Pool) Invoke(ctx context.Context, event []byte) (Result, error) {
 }
 
 // call posts event to pr. healthy reports whether pr may serve again.
+//
+// The emulator answers a previous invocation before it releases its
+// reservation, so an invocation that follows at once may find it still
+// reserved: a 400 with an empty body ("Failed to reserve" in its log).
+// Nothing ran then, so call asks again after a short pause.
 func (p *Pool) call(ctx context.Context, pr *proc, event []byte) (Result, bool, error) {
 	callCtx, cancel := context.WithTimeout(ctx, p.timeout+p.grace)
 	defer cancel()
-	req, err := http.NewRequestWithContext(callCtx, http.MethodPost,
-		pr.invokeURL(), bytes.NewReader(event))
-	if err != nil {
-		return Result{}, false, fmt.Errorf("rie: build request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-
-	resp, err := p.client.Do(req)
-	if err == nil {
-		var body []byte
-		body, err = io.ReadAll(resp.Body)
-		_ = resp.Body.Close()
-		if err == nil {
-			return classify(resp.StatusCode, body), true, nil
+	for pause := time.Millisecond; ; pause = min(2*pause, 50*time.Millisecond) {
+		status, body, err := p.post(callCtx, pr, event)
+		if err != nil {
+			return p.failed(ctx, callCtx, err)
+		}
+		if status != http.StatusBadRequest || len(body) > 0 {
+			return classify(status, body), true, nil
+		}
+		select {
+		case <-callCtx.Done():
+			return p.failed(ctx, callCtx, callCtx.Err())
+		case <-time.After(pause):
 		}
 	}
-	return p.failed(ctx, callCtx, err)
+}
+
+// post sends one invocation and reads the emulator's answer.
+func (p *Pool) post(ctx context.Context, pr *proc, event []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		pr.invokeURL(), bytes.NewReader(event))
+	if err != nil {
+		return 0, nil, fmt.Errorf("rie: build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
 }
 
 // failed explains a call that got no answer. The process may still hold
