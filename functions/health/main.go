@@ -3,8 +3,8 @@
 //
 // Environment: SUPERVISOR_TABLE; DYNAMODB_ENDPOINT (local stack only);
 // DISK_SOURCE "cloudwatch" (AWS) or "statfs" (local, the default);
-// QUEUE_DSN, the queue database (see queue.go); PROTECTED_QUEUES, extra
-// protected queues, comma-separated; and the check tuning, as Go
+// QUEUE_DSN and the other queue settings (see queue.go), PROTECTED_QUEUES
+// among them; and the check tuning, as Go
 // durations: HEALTH_FAILURE_WINDOW (24h), HEALTH_WAIT_WARNING (5m),
 // HEALTH_WAIT_CRITICAL (30m), QUEUE_RETRY_AFTER (90s).
 package main
@@ -12,7 +12,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -60,7 +59,7 @@ func main() {
 	e := &health.Endpoint{
 		Service:   svc,
 		Store:     store,
-		Protected: strings.Split(os.Getenv("PROTECTED_QUEUES"), ","),
+		Protected: queue.Protected(),
 		Now:       time.Now,
 	}
 	router := httpapi.NewRouter(supervisor.GroupHealth, e.Handlers(), log, time.Now)

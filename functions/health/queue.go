@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/tickiti/supervisor-api/shared/health"
@@ -16,6 +17,9 @@ type queueChecks interface {
 	health.FailureSource
 	health.BacklogSource
 	health.Pinger
+	// Protected lists the queues the jobs guard never touches, the same
+	// list the jobs function reads from the same variables.
+	Protected() []string
 }
 
 var _ queueChecks = (*sqlqueue.Queue)(nil)
@@ -75,3 +79,13 @@ func (u unconfiguredQueue) Backlog(context.Context, time.Time,
 }
 
 func (u unconfiguredQueue) Ping(context.Context) error { return u.err }
+
+// Protected lists portal_default and PROTECTED_QUEUES, read as
+// sqlqueue.ConfigFromEnv reads it.
+func (u unconfiguredQueue) Protected() []string {
+	var extra []string
+	for _, q := range strings.Split(os.Getenv("PROTECTED_QUEUES"), ",") {
+		extra = append(extra, strings.TrimSpace(q))
+	}
+	return health.ProtectedQueues(extra)
+}
